@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "wgagent",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "wgagent", targets: ["wgagent"]),
+        .executable(name: "wghub", targets: ["wghub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Keys, addresses, wg-quick configs, `wg show dump`, the agent <-> hub messages.
+        .target(name: "WGModel", dependencies: ["CSodium"]),
+        // Host seam, facts, platforms, resources, plan/apply, profiles, embedded templates.
+        .target(
+            name: "WGProvision",
+            dependencies: [
+                "WGModel",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            plugins: ["WGEmbedPlugin"]
+        ),
+        // HTTPS client (libcurl), enrollment, reporting, doctor.
+        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl"]),
+        // The coordinator.
+        .target(
+            name: "WGHub",
+            dependencies: [
+                "WGModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(name: "wgagent", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
+        .executableTarget(name: "wghub", dependencies: ["WGHub", "WGModel", argumentParser]),
+
+        // Build-time embedding of Templates/ and Profiles/ into WGProvision.
+        .executableTarget(name: "WGEmbedTool"),
+        .plugin(name: "WGEmbedPlugin", capability: .buildTool(), dependencies: ["WGEmbedTool"]),
+
+        .testTarget(name: "WGModelTests", dependencies: ["WGModel"]),
+        .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel"]),
+        .testTarget(name: "WGAgentTests", dependencies: ["WGAgent", "WGModel"]),
+        .testTarget(name: "WGHubTests", dependencies: ["WGHub", "WGAgent", "WGModel"]),
+    ]
+)

@@ -1,0 +1,3 @@
+import WGModel
+// Placeholder: the agent HTTPS client and enrollment come with issue 4.
+public enum WGAgentModule {}

@@ -1,0 +1,3 @@
+import WGModel
+// Placeholder: the coordinator comes with issue 3.
+public enum WGHubModule {}

@@ -1,0 +1,2 @@
+import WGModel
+public enum WGProvisionModule {}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import WGAgent
+
+final class WGAgentSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import WGProvision
+
+final class WGProvisionSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

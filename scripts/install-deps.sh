@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs every system package the build, the tests and the lab need (Debian 12 host, root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev   # build
+  wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
+  debootstrap systemd-container                                   # VMs
+  openssl curl ca-certificates python3
+)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi
