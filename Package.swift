@@ -31,6 +31,7 @@ let package = Package(
             name: "WGProvision",
             dependencies: [
                 "WGModel",
+                "CSodium",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

@@ -6,7 +6,7 @@ pkgs=(
   pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev   # build
   wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
   debootstrap systemd-container                                   # VMs
-  openssl curl ca-certificates python3
+  openssl curl ca-certificates python3 jq
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

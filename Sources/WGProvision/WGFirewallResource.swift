@@ -1,0 +1,102 @@
+/// ufw: default deny incoming, allow outgoing, SSH allowed *before* the firewall is enabled, the WireGuard
+/// port open, and the routed rules a gateway needs — naming the interfaces found here, never hard-coded.
+public struct WGFirewallResource: WGResource {
+    public let name = "firewall"
+    public init() {}
+
+    struct Defaults: Equatable { var incoming: String; var outgoing: String; var routed: String }
+
+    /// ufw's added rules as it prints them (`ufw show added`), without the leading "ufw ".
+    static func addedRules(_ output: String) -> [String] {
+        output.split(separator: "\n").compactMap { line in
+            let l = line.trimmingCharacters(in: .whitespaces)
+            return l.hasPrefix("ufw ") ? String(l.dropFirst(4)) : nil
+        }
+    }
+
+    static func defaults(_ text: String) -> Defaults {
+        func value(_ key: String) -> String {
+            for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
+                let v = line.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                switch v.uppercased() { case "DROP": return "deny"; case "ACCEPT": return "allow"; case "REJECT": return "reject"; default: return v.lowercased() }
+            }
+            return ""
+        }
+        return Defaults(incoming: value("DEFAULT_INPUT_POLICY"), outgoing: value("DEFAULT_OUTPUT_POLICY"),
+                        routed: value("DEFAULT_FORWARD_POLICY"))
+    }
+
+    /// The rules the spec needs, SSH first.
+    static func wantedRules(_ ctx: WGContext) throws -> [String] {
+        let spec = ctx.spec, wg = spec.interface
+        var rules = ["allow \(ctx.facts.sshPort)/tcp"]
+        if let port = spec.listenPort, spec.role != .roadwarrior { rules.append("allow \(port)/udp") }
+        guard spec.forwarding else { return rules }
+        let egress = ctx.facts.egressInterface
+        switch spec.role {
+        case .hub:
+            rules.append("route allow in on \(wg) out on \(wg)")
+            if !spec.masqueradeSources.isEmpty, let egress { rules.append("route allow in on \(wg) out on \(egress)") }
+        case .siteGateway:
+            guard let egress else {
+                throw WGHostError("a site gateway forwards to its LAN, but this machine has no IPv4 default route to name the LAN interface (check `ip route`)")
+            }
+            rules.append("route allow in on \(wg) out on \(egress)")
+            // route mode: LAN hosts start connections into the tunnel too.
+            if spec.lanAccess == .route { rules.append("route allow in on \(egress) out on \(wg)") }
+        case .roadwarrior:
+            break
+        }
+        return rules
+    }
+
+    public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
+        guard ctx.spec.firewall else { return .ok("firewall not managed (firewall: false)") }
+        let host = ctx.host
+        let installed = host.hasCommand("ufw")
+        let wanted = try Self.wantedRules(ctx)
+        var current: [String] = []
+        var defaults = Defaults(incoming: "", outgoing: "", routed: "")
+        var active = false
+        if installed {
+            let added = try host.run(["ufw", "show", "added"])
+            current = Self.addedRules(added.stdout)
+            defaults = Self.defaults(try host.readText("/etc/default/ufw") ?? "")
+            if host.root == "/" {
+                active = try host.run(["ufw", "status"]).stdout.contains("Status: active")
+            } else {
+                active = (try host.readText("/etc/ufw/ufw.conf") ?? "").contains("ENABLED=yes")
+            }
+        }
+        var changes: [WGChange] = []
+        for rule in wanted where !current.contains(rule) {
+            let why = rule.hasSuffix("/tcp") && rule == wanted.first ? "allow SSH first, so enabling cannot lock you out" : "allow \(rule.dropFirst(6))"
+            changes.append(WGChange(why, .run(["ufw"] + rule.split(separator: " ").map(String.init))))
+        }
+        // Routed rules for our interface that name another interface (an old egress) go.
+        let wg = ctx.spec.interface
+        for rule in current where rule.hasPrefix("route allow") && rule.contains(" on \(wg)") && !wanted.contains(rule) {
+            let words = rule.split(separator: " ").map(String.init)
+            changes.append(WGChange("remove stale rule \"\(rule)\"", .run(["ufw", "route", "delete"] + words.dropFirst())))
+        }
+        let want = Defaults(incoming: "deny", outgoing: "allow", routed: "deny")
+        for (dir, have, should) in [("incoming", defaults.incoming, want.incoming), ("outgoing", defaults.outgoing, want.outgoing),
+                                    ("routed", defaults.routed, want.routed)] where have != should {
+            changes.append(WGChange("default \(should) \(dir)", .run(["ufw", "default", should, dir])))
+        }
+        if !active {
+            changes.append(WGChange("enable the firewall (SSH is allowed)", .run(["ufw", "--force", "enable"])))
+        }
+        let initSystem = ctx.facts.initSystem
+        if !initSystem.isSystemd {
+            let enabled = installed && initSystem.isEnabled("ufw", result: try host.run(initSystem.isEnabledArgv("ufw")))
+            if !enabled { changes.append(WGChange("start ufw at boot", .run(initSystem.enableArgv("ufw")))) }
+        }
+        if changes.isEmpty {
+            return .ok("active; deny incoming, allow outgoing; " + wanted.joined(separator: ", "))
+        }
+        return .change(installed ? (active ? "rules differ from the profile" : "ufw is not active") : "ufw is not installed yet", changes)
+    }
+}
+
+import Foundation

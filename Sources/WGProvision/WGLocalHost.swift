@@ -1,0 +1,138 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The real machine (or a chroot of one when `root` is not "/").
+public final class WGLocalHost: WGHost {
+    public let root: String
+
+    public init(root: String = "/") {
+        var trimmed = root
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.root = trimmed.isEmpty ? "/" : trimmed
+    }
+
+    /// Where a system path lives on this machine's filesystem.
+    func real(_ path: String) -> String {
+        precondition(path.hasPrefix("/"), "host paths are absolute: \(path)")
+        return root == "/" ? path : root + path
+    }
+
+    public func readFile(_ path: String) throws -> Data? {
+        let p = real(path)
+        guard FileManager.default.fileExists(atPath: p) else { return nil }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: p))
+        } catch {
+            throw WGHostError("cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    public func fileInfo(_ path: String) -> WGFileInfo? {
+        var st = stat()
+        let p = real(path)
+        guard lstat(p, &st) == 0 else { return nil }
+        let isLink = (st.st_mode & S_IFMT) == S_IFLNK
+        var target: String?
+        if isLink {
+            target = try? FileManager.default.destinationOfSymbolicLink(atPath: p)
+            var followed = stat()
+            if stat(p, &followed) == 0 { st = followed }
+        }
+        return WGFileInfo(permissions: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid,
+                          isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, isSymlink: isLink, symlinkTarget: target)
+    }
+
+    public func listDirectory(_ path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: real(path))) ?? []).sorted()
+    }
+
+    public func writeFileAtomically(_ path: String, contents: Data, permissions: UInt32) throws {
+        let target = real(path)
+        let dir = (target as NSString).deletingLastPathComponent
+        let temp = dir + "/.wgagent-" + UUID().uuidString.prefix(8) + ".tmp"
+        // Created with the final mode (and umask 077 semantics): a secret is never readable, even for a moment.
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions & 0o777))
+        guard fd >= 0 else { throw WGHostError("cannot create \(path): \(String(cString: strerror(errno))) (is \((path as NSString).deletingLastPathComponent) there and writable?)") }
+        var ok = false
+        defer { if !ok { unlink(temp) } }
+        let written = contents.withUnsafeBytes { buf -> Int in
+            var off = 0
+            while off < buf.count {
+                let n = write(fd, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { if errno == EINTR { continue }; return -1 }
+                off += n
+            }
+            return off
+        }
+        guard written == contents.count, fchmod(fd, mode_t(permissions)) == 0, fsync(fd) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw WGHostError("cannot write \(path): \(why)")
+        }
+        close(fd)
+        guard rename(temp, target) == 0 else { throw WGHostError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+        ok = true
+        // The rename itself must survive a crash: fsync the directory.
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    public func makeDirectory(_ path: String, permissions: UInt32) throws {
+        let p = real(path)
+        if mkdir(p, mode_t(permissions)) != 0 && errno != EEXIST {
+            throw WGHostError("cannot create directory \(path): \(String(cString: strerror(errno)))")
+        }
+        try setPermissions(path, permissions)
+    }
+
+    public func setPermissions(_ path: String, _ permissions: UInt32) throws {
+        guard chmod(real(path), mode_t(permissions)) == 0 else {
+            throw WGHostError("cannot chmod \(String(permissions, radix: 8)) \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func makeSymlink(_ path: String, target: String) throws {
+        let p = real(path)
+        unlink(p)
+        guard symlink(target, p) == 0 else { throw WGHostError("cannot link \(path) -> \(target): \(String(cString: strerror(errno)))") }
+    }
+
+    public func removeFile(_ path: String) throws {
+        if unlink(real(path)) != 0 && errno != ENOENT {
+            throw WGHostError("cannot remove \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func run(_ argv: [String], input: Data?, onLine: ((String) -> Void)?) throws -> WGCommandResult {
+        precondition(!argv.isEmpty)
+        var full = argv
+        if root != "/" {
+            full = ["chroot", root] + argv
+        }
+        // The executable is looked up on this machine; inside a chroot, chroot looks it up with our PATH.
+        guard let exe = Self.resolve(full[0]) else {
+            throw WGHostError("command not found: \(full[0]) (install the package that provides it, or check PATH)")
+        }
+        let env = [
+            "PATH=" + WGHostPaths.pathVariable,
+            "LC_ALL=C",
+            "LANG=C",
+            "DEBIAN_FRONTEND=noninteractive",
+            "HOME=/root",
+        ] + (ProcessInfo.processInfo.environment["TERM"].map { ["TERM=" + $0] } ?? [])
+        return try WGSpawn.run(executable: exe, argv: full, environment: env, input: input, onLine: onLine)
+    }
+
+    static func resolve(_ name: String) -> String? {
+        if name.contains("/") { return name }
+        for dir in WGHostPaths.searchPath {
+            let p = dir + "/" + name
+            if access(p, X_OK) == 0 { return p }
+        }
+        return nil
+    }
+}

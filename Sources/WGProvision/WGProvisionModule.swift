@@ -1,2 +1,0 @@
-import WGModel
-public enum WGProvisionModule {}

@@ -1,0 +1,39 @@
+/// The tunnel as a service: systemd `wg-quick@wg0` or OpenRC `wg-quick.wg0` (with an init script from
+/// Templates/ where the distribution ships none), enabled at boot, running, restarted when its config changed.
+public struct WGServiceResource: WGResource {
+    public let name = "service"
+    public init() {}
+
+    static let openrcScript = "/etc/init.d/wg-quick"
+
+    public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
+        let initSystem = ctx.facts.initSystem
+        let host = ctx.host
+        let service = initSystem.wireguardService(ctx.spec.interface)
+        var changes: [WGChange] = []
+        if !initSystem.isSystemd {
+            // Alpine's wireguard-tools-openrc has this script; Debian's wireguard-tools does not.
+            if !host.fileExists(Self.openrcScript) {
+                changes += try ctx.fileChanges(Self.openrcScript, contents: ctx.files.template("openrc-wg-quick.mustache"),
+                                               permissions: 0o755, what: "OpenRC script")
+            }
+            let link = "/etc/init.d/\(service)"
+            if host.fileInfo(link)?.symlinkTarget != "wg-quick" {
+                changes.append(WGChange("link \(link) -> wg-quick", .symlink(path: link, target: "wg-quick")))
+            }
+        }
+        let enabled = initSystem.isEnabled(service, result: try host.run(initSystem.isEnabledArgv(service)))
+        if !enabled { changes.append(WGChange("enable \(service) at boot", .run(initSystem.enableArgv(service)))) }
+        // Starting makes sense only on the running system, not in a chroot of an image.
+        if host.root == "/" {
+            let active = try host.run(initSystem.isActiveArgv(service)).succeeded
+            if !active {
+                changes.append(WGChange("start \(service)", .run(initSystem.startArgv(service))))
+            } else if ctx.willChange("interface-config") {
+                changes.append(WGChange("restart \(service): its config changed", .run(initSystem.restartArgv(service))))
+            }
+        }
+        if changes.isEmpty { return .ok("\(service) enabled\(host.root == "/" ? " and running" : "")") }
+        return .change("\(service) is not " + (enabled ? "running with the current config" : "enabled"), changes)
+    }
+}

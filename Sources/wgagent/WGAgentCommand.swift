@@ -1,0 +1,12 @@
+import ArgumentParser
+import WGModel
+
+@main
+struct WGAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wgagent",
+        abstract: "Turns a fresh Alpine or Debian VM into a monitored WireGuard appliance.",
+        version: WGModelVersion.agentVersion,
+        subcommands: [ApplyCommand.self, PlanCommand.self, ProfilesCommand.self, KeygenCommand.self, PubkeyCommand.self]
+    )
+}
