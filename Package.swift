@@ -21,11 +21,16 @@ let package = Package(
     ],
     targets: [
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
-        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // libsodium is linked statically (below): a fresh VM has no libsodium, and the agent must run there as it is.
+        .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Keys, addresses, wg-quick configs, `wg show dump`, the agent <-> hub messages.
-        .target(name: "WGModel", dependencies: ["CSodium"]),
+        .target(
+            name: "WGModel",
+            dependencies: ["CSodium"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libsodium.a"])]
+        ),
         // Host seam, facts, platforms, resources, plan/apply, profiles, embedded templates.
         .target(
             name: "WGProvision",

@@ -70,7 +70,8 @@ public struct WGFirewallResource: WGResource {
         }
         var changes: [WGChange] = []
         for rule in wanted where !current.contains(rule) {
-            let why = rule.hasSuffix("/tcp") && rule == wanted.first ? "allow SSH first, so enabling cannot lock you out" : "allow \(rule.dropFirst(6))"
+            let why = rule == wanted.first ? "allow SSH first, so enabling cannot lock you out"
+                : rule.hasPrefix("route ") ? "forward tunnel traffic: \(rule.dropFirst("route allow ".count))" : rule
             changes.append(WGChange(why, .run(["ufw"] + rule.split(separator: " ").map(String.init))))
         }
         // Routed rules for our interface that name another interface (an old egress) go.
@@ -89,7 +90,8 @@ public struct WGFirewallResource: WGResource {
         }
         let initSystem = ctx.facts.initSystem
         if !initSystem.isSystemd {
-            let enabled = installed && initSystem.isEnabled("ufw", result: try host.run(initSystem.isEnabledArgv("ufw")))
+            var enabled = false
+            if installed { enabled = initSystem.isEnabled("ufw", result: try host.run(initSystem.isEnabledArgv("ufw"))) }
             if !enabled { changes.append(WGChange("start ufw at boot", .run(initSystem.enableArgv("ufw")))) }
         }
         if changes.isEmpty {

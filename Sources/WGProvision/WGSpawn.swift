@@ -10,9 +10,11 @@ enum WGSpawn {
     static func run(executable: String, argv: [String], environment: [String], input: Data?,
                     onLine: ((String) -> Void)?) throws -> WGCommandResult {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [0, 0]
-        guard pipe2(&outPipe, O_CLOEXEC) == 0, pipe2(&errPipe, O_CLOEXEC) == 0, pipe2(&inPipe, O_CLOEXEC) == 0 else {
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else {
             throw WGHostError("cannot create pipes: \(String(cString: strerror(errno)))")
         }
+        // Close-on-exec: the child gets only the dup2'd ends, never a sibling's pipe (or it would never see EOF).
+        for fd in outPipe + errPipe + inPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
