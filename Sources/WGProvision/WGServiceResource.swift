@@ -29,7 +29,8 @@ public struct WGServiceResource: WGResource {
             let active = try host.run(initSystem.isActiveArgv(service)).succeeded
             if !active {
                 changes.append(WGChange("start \(service)", .run(initSystem.startArgv(service))))
-            } else if ctx.willChange("interface-config") {
+            } else if ctx.willChange("interface-config") && !ctx.changedResources.contains(name) {
+                // (Once this resource has run, the service was started or restarted after the config change.)
                 changes.append(WGChange("restart \(service): its config changed", .run(initSystem.restartArgv(service))))
             }
         }

@@ -11,7 +11,7 @@
 # The VM's default route points into the hub namespace, which routes nowhere else (a cloud VM has a
 # default route; traffic still never leaves the run's namespaces).
 #
-# Env: WGAGENT_BIN (default /work/main/.build/release/wgagent, built by scripts/build-release.sh:
+# Env: WGAGENT_BIN (default REPO/.build/release/wgagent, built by scripts/build-release.sh:
 #      swift build -c release --static-swift-stdlib), APPLY_LAN_ACCESS (masquerade|route, default masquerade),
 #      APPLY_TIMEOUT (s per wgagent run, default 600), WGLAB_KEEP=1 keeps the work dir.
 
@@ -19,7 +19,7 @@ AP_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../scripts/lab/lib.sh
 . "$AP_REPO/scripts/lab/lib.sh"
 
-WGAGENT_BIN=${WGAGENT_BIN:-/work/main/.build/release/wgagent}
+WGAGENT_BIN=${WGAGENT_BIN:-$AP_REPO/.build/release/wgagent}
 APPLY_LAN_ACCESS=${APPLY_LAN_ACCESS:-masquerade}
 APPLY_TIMEOUT=${APPLY_TIMEOUT:-600}
 AP_VM=site

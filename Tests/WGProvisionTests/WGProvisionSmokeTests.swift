@@ -1,6 +1,0 @@
-import XCTest
-@testable import WGProvision
-
-final class WGProvisionSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
