@@ -118,9 +118,14 @@ public final class WGApplier {
         switch change.action {
         case .run(let argv):
             try check(host.run(argv, input: nil, onLine: lineProgress), argv)
-        case .install(let argv, let refresh):
+        case .install(let argv, let refresh, let repair):
             let first = try host.run(argv, input: nil, onLine: lineProgress)
             if first.succeeded { return }
+            // An earlier run killed during dpkg leaves it half configured: finish that first.
+            if let repair, (first.stdout + first.stderr).contains(repair.joined(separator: " ")) {
+                progress("finishing an interrupted package run: \(repair.joined(separator: " "))")
+                try check(host.run(repair, input: nil, onLine: lineProgress), repair)
+            }
             // A fresh VM often has no (or an old) package index: refresh once and try again.
             progress("refreshing the package index and retrying")
             _ = try host.run(refresh, input: nil, onLine: lineProgress)

@@ -5,8 +5,9 @@ import Foundation
 public struct WGChange: Sendable {
     public enum Action: Sendable, Equatable {
         case run([String])
-        /// Install packages: on "unknown package" the index is refreshed once and the install retried.
-        case install(argv: [String], refresh: [String])
+        /// Install packages. On failure: an interrupted earlier run is finished (`repair`), the index is
+        /// refreshed, and the install retried once.
+        case install(argv: [String], refresh: [String], repair: [String]?)
         case writeFile(path: String, contents: Data, permissions: UInt32)
         case makeDirectory(path: String, permissions: UInt32)
         case setPermissions(path: String, permissions: UInt32)
@@ -30,7 +31,7 @@ public struct WGChange: Sendable {
 
     public var argv: [String]? {
         switch action {
-        case .run(let argv), .install(let argv, _): return argv
+        case .run(let argv), .install(let argv, _, _): return argv
         default: return nil
         }
     }

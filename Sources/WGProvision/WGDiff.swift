@@ -18,8 +18,9 @@ public enum WGDiff {
         var i = 0, j = 0
         while i < n || j < m {
             if i < n && j < m && a[i] == b[j] { ops.append(.same(a[i])); i += 1; j += 1 }
-            else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) { ops.append(.add(b[j])); j += 1 }
-            else { ops.append(.del(a[i])); i += 1 }
+            // Deletions before additions, as diff -u prints them.
+            else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) { ops.append(.del(a[i])); i += 1 }
+            else { ops.append(.add(b[j])); j += 1 }
         }
         var out = "--- \(old == nil ? "/dev/null" : path)\n+++ \(path)\n"
         // Group changes into hunks with `context` lines around them.

@@ -14,7 +14,7 @@ public struct WGGuestAgentResource: WGResource {
         let installed = platform.installedPackages(from: try ctx.host.run(platform.queryArgv([pkg])).stdout).contains(pkg)
         var changes: [WGChange] = []
         if !installed {
-            changes.append(WGChange("install \(pkg)", .install(argv: platform.installArgv([pkg]), refresh: platform.refreshArgv)))
+            changes.append(WGChange("install \(pkg)", .install(argv: platform.installArgv([pkg]), refresh: platform.refreshArgv, repair: platform.repairArgv)))
         }
         let initSystem = ctx.facts.initSystem
         let service = "qemu-guest-agent"

@@ -39,7 +39,7 @@ public struct WGPackagesResource: WGResource {
             changes.append(WGChange("refresh the package index", .run(platform.refreshArgv)))
         }
         changes.append(WGChange("install \(missing.joined(separator: " "))",
-                                .install(argv: platform.installArgv(missing), refresh: platform.refreshArgv)))
+                                .install(argv: platform.installArgv(missing), refresh: platform.refreshArgv, repair: platform.repairArgv)))
         return .change("missing: \(missing.joined(separator: " "))", changes)
     }
 

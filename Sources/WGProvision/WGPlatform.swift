@@ -19,13 +19,19 @@ public struct WGPlatform: Sendable, Equatable {
     public func installArgv(_ packages: [String]) -> [String] {
         switch packageManager {
         case .apt:
-            var argv = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
-                        "-o", "Dpkg::Options::=--force-confold"]
+            // First boot of a cloud VM often has unattended-upgrades holding the dpkg lock: wait for it.
+            var argv = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300",
+                        "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
             if let backports { argv += ["-t", backports.suite] }
             return argv + packages
         case .apk:
             return ["apk", "add", "--no-progress"] + packages
         }
+    }
+
+    /// What finishes a package run that was killed half way ("dpkg was interrupted…"), or nil.
+    public var repairArgv: [String]? {
+        packageManager == .apt ? ["dpkg", "--configure", "-a"] : nil
     }
 
     public var refreshArgv: [String] {

@@ -9,8 +9,8 @@ final class WGPlanArgvTests: XCTestCase {
         let report = WGFakeMachines.plan(try WGFakeMachines.context(host))
         XCTAssertEqual(report.failed, 0, "\(report.resources.compactMap(\.error))")
         XCTAssertEqual(report.allArgv, [
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
-             "-o", "Dpkg::Options::=--force-confold", "wireguard-tools", "iproute2", "iptables", "procps", "wireguard-go", "ufw", "sudo"],
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300",
+             "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "wireguard-tools", "iproute2", "iptables", "procps", "wireguard-go", "ufw", "sudo"],
             ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "--groups", "sudo", "wgadmin"],
             ["passwd", "-l", "wgadmin"],
             ["sysctl", "-w", "net.ipv4.ip_forward=1"],
@@ -81,7 +81,7 @@ final class WGPlanArgvTests: XCTestCase {
         XCTAssertEqual(packages.changes.first?.path, "/etc/apt/sources.list.d/buster-backports.list")
         XCTAssertEqual(packages.changes[1].argv, ["apt-get", "update", "-q"])
         let install = try XCTUnwrap(packages.changes.last?.argv)
-        XCTAssertEqual(Array(install[9...10]), ["-t", "buster-backports"])
+        XCTAssertEqual(Array(install[11...12]), ["-t", "buster-backports"])
     }
 
     func testKernelWireGuardSkipsWireguardGo() throws {

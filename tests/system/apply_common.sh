@@ -138,7 +138,14 @@ ap_main() {
     lab_info "no ssh-keygen on the host: admin_ssh_key not exercised"
   fi
 
-  lab_step "first apply (installs packages offline from the image's apt cache)"
+  lab_step "an apply killed half way: wgagent and its apt/dpkg children get SIGKILL ${AP_KILL_AFTER:-4} s in"
+  local v="--var address=$AP_SITE_ADDR/24 --var hub_endpoint=$AP_HUB_LINK:$AP_PORT --var hub_public_key=$AP_HUB_PUB"
+  # setsid: wgagent leads its own process group, so the kill takes dpkg down mid-install too (a power cut).
+  lab_vm_sh "$AP_VM" "setsid /usr/local/bin/wgagent apply --profile site-gateway $v >/var/log/wgagent-killed.log 2>&1 &
+    pid=\$!; sleep ${AP_KILL_AFTER:-4}; kill -9 -\$pid 2>/dev/null; kill -9 \$pid 2>/dev/null; exit 0"
+  lab_info "killed; its output so far: $(lab_vm_exec "$AP_VM" tail -n 3 /var/log/wgagent-killed.log 2>/dev/null | tr '\n' ' ' | cut -c1-200)"
+
+  lab_step "first full apply after the kill (installs packages offline from the image's apt cache)"
   ap_run apply1 apply
   ap_expect "apply exits 0" 0 "$AP_RC"
   ap_expect "apply reports failed 0" 0 "$(ap_jq .failed)"
@@ -195,6 +202,9 @@ ap_main() {
   ap_expect "second apply: changed" 0 "$(ap_jq .changed)"
   ap_expect "second apply: failed" 0 "$(ap_jq .failed)"
   ap_expect_key "key unchanged after the second apply"
+  ap_run plan0 plan
+  ap_expect "plan on the provisioned VM: exit 0" 0 "$AP_RC"
+  ap_expect "plan on the provisioned VM: changes over all resources" 0 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
 
   lab_step "tunnel: the hub learns the site's key, handshake, pings both ways"
   [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
