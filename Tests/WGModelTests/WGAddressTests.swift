@@ -42,7 +42,7 @@ final class WGAddressTests: XCTestCase {
             XCTAssertEqual(inet_pton(AF_INET6, text, &raw), 1)
             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &raw, &buf, socklen_t(buf.count))
-            let expected = String(cString: buf)
+            let expected = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             XCTAssertEqual(try WGIPAddress(text).description, expected, text)
             XCTAssertEqual(try WGIPAddress(expected).bytes, withUnsafeBytes(of: raw) { Array($0) })
         }
