@@ -11,21 +11,39 @@ struct WGRun {
     static func run(_ argv: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> WGRun {
         // A child that exits without reading stdin must not kill the test runner.
         signal(SIGPIPE, SIG_IGN)
+        // Output goes to files, not pipes: `wg-quick up` leaves wireguard-go running with our
+        // stdout/stderr inherited, so a pipe would never reach end-of-file.
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("wgrun-\(getpid())-\(UUID().uuidString).out")
+        let errURL = dir.appendingPathComponent("wgrun-\(getpid())-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
-        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         let input = Pipe()
         p.standardInput = input
         try p.run()
+        try out.close()
+        try err.close()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
-        // Read before waiting so a full pipe cannot block the child.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        // Bounded wait: a hung child (ours, by PID) is stopped after 60 s.
+        var waited = 0
+        while p.isRunning && waited < 600 { usleep(100_000); waited += 1 }
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+            throw WGRunTimeout(argv: argv)
+        }
+        let o = try Data(contentsOf: outURL), e = try Data(contentsOf: errURL)
         return WGRun(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
@@ -38,6 +56,11 @@ struct WGRun {
         }
         return r.stdout
     }
+}
+
+struct WGRunTimeout: Error, CustomStringConvertible {
+    let argv: [String]
+    var description: String { "\(argv.joined(separator: " ")) did not finish within 60 s and was stopped" }
 }
 
 enum WGTestEnv {
