@@ -16,7 +16,7 @@ public struct WGDump: Equatable, Sendable, Codable {
     }
 
     public static func parse(_ text: String) throws -> WGDump {
-        let lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
+        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         guard let first = lines.first else {
             throw WGModelError.invalidDump(line: 1, reason: "empty output: run `wg show NAME dump` with an interface name that exists")
         }

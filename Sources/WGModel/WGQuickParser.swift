@@ -28,7 +28,8 @@ struct WGQuickParser {
 
     mutating func parse(_ text: String) throws -> WGQuickConfig {
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on both so CRLF files work.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             try line(raw, number)
         }

@@ -42,7 +42,7 @@ final class WGAddressTests: XCTestCase {
             XCTAssertEqual(inet_pton(AF_INET6, text, &raw), 1)
             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &raw, &buf, socklen_t(buf.count))
-            let expected = String(cString: buf)
+            let expected = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             XCTAssertEqual(try WGIPAddress(text).description, expected, text)
             XCTAssertEqual(try WGIPAddress(expected).bytes, withUnsafeBytes(of: raw) { Array($0) })
         }
@@ -60,9 +60,11 @@ final class WGAddressTests: XCTestCase {
         XCTAssertEqual(try WGCIDR("2001:db8::1").prefixLength, 128)
         let v6 = try WGCIDR("2001:db8:abcd:12::1/60")
         XCTAssertTrue(v6.isIPv6)
-        XCTAssertEqual(v6.network.description, "2001:db8:abcd::/60")
-        XCTAssertTrue(v6.contains(try WGIPAddress("2001:db8:abcd:f::9")))
-        XCTAssertFalse(v6.contains(try WGIPAddress("2001:db8:abcd:10::1")))
+        // 0x12 & 0xfff0 == 0x10: the /60 boundary cuts the fourth group.
+        XCTAssertEqual(v6.network.description, "2001:db8:abcd:10::/60")
+        XCTAssertTrue(v6.contains(try WGIPAddress("2001:db8:abcd:1f::9")))
+        XCTAssertFalse(v6.contains(try WGIPAddress("2001:db8:abcd:20::1")))
+        XCTAssertFalse(v6.contains(try WGIPAddress("2001:db8:abcd:f::1")))
         XCTAssertEqual(try WGCIDR("203.0.113.9/0").network.description, "0.0.0.0/0")
         XCTAssertEqual(try WGCIDR("203.0.113.9/29").network.description, "203.0.113.8/29")
         XCTAssertTrue(try WGCIDR("0.0.0.0/0").contains(try WGCIDR("203.0.113.0/24")))

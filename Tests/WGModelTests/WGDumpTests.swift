@@ -38,6 +38,7 @@ final class WGDumpTests: XCTestCase {
         XCTAssertFalse(json.contains(WGFixtures.priv.replacingOccurrences(of: "/", with: "\\/")))
         XCTAssertFalse(json.contains(WGFixtures.psk.replacingOccurrences(of: "/", with: "\\/")))
         XCTAssertEqual(try JSONDecoder().decode(WGDump.self, from: Data(json.utf8)), d)
+        XCTAssertEqual(try WGDump.parse(sample.replacingOccurrences(of: "\n", with: "\r\n")), d, "CRLF output")
     }
 
     func testDumpErrors() {
