@@ -45,7 +45,7 @@ enum Dashboard {
             let verdict = v.probeVerdict ?? "not checked"
             h += "<dt>Port forward</dt><dd class=\"\(v.probeVerdict == "open" ? "good" : v.probeVerdict == nil ? "" : "bad")\">\(esc(verdict))\(v.probeAt.map { " · " + ago($0, now: now) } ?? "")</dd>\n"
             if v.failingChecks.isEmpty {
-                h += "<dt>Checks</dt><dd class=\"good\">\(v.lastReportAt == nil ? "—" : "all passing")</dd>\n"
+                h += v.lastReportAt == nil ? "<dt>Checks</dt><dd>no report yet</dd>\n" : "<dt>Checks</dt><dd class=\"good\">all passing</dd>\n"
             } else {
                 h += "<dt>Checks</dt><dd class=\"bad\">\(v.failingChecks.count) failing<ul class=\"checks\">"
                 for c in v.failingChecks { h += "<li>\(esc(c))</li>" }

@@ -228,15 +228,16 @@ public final class Hub: Sendable {
 
     func view(_ s: Site, peer: WGDumpPeer?, now: Date) -> SiteView {
         let hs = peer.map(\.latestHandshake)
+        let last = s.lastReport
         return SiteView(
             id: s.id, hostname: s.hostname, publicKey: s.publicKey, address: s.address, lanSubnets: s.lanSubnets,
             observedAddress: s.observedAddress, endpoint: peer?.endpoint, latestHandshake: hs,
             receiveBytes: peer?.receiveBytes, transmitBytes: peer?.transmitBytes, lastReportAt: s.lastReportAt,
             lastSeq: s.lastSeq, status: config.thresholds.status(latestHandshake: hs, lastReport: s.lastReportAt, now: now),
             probeVerdict: s.probeVerdict, probeAt: s.probeAt,
-            failingChecks: (s.lastReport?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name },
+            failingChecks: (last?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name },
             os: s.os, agentVersion: s.agentVersion, enrolledAt: s.enrolledAt,
-            forwarding: s.lastReport?.forwarding, firewall: s.lastReport?.firewall, service: s.lastReport?.service)
+            forwarding: last?.forwarding, firewall: last?.firewall, service: last?.service)
     }
 }
 

@@ -3,7 +3,7 @@ import GRDB
 import WGModel
 
 /// A site: one enrolled agent.
-public struct Site: Sendable, Equatable, Codable {
+public struct Site: Sendable, Equatable {
     public var id: Int64
     public var publicKey: String
     /// Tunnel address without prefix, e.g. 192.0.2.2.
@@ -19,9 +19,16 @@ public struct Site: Sendable, Equatable, Codable {
     public var updatedAt: Date
     public var lastReportAt: Date?
     public var lastSeq: Int64?
-    public var lastReport: WGHealthReport?
+    /// The newest report as stored (JSON); decoded only when someone looks (`lastReport`), not on every auth.
+    public var lastReportJSON: String?
     public var probeVerdict: String?
     public var probeAt: Date?
+}
+
+extension Site {
+    public var lastReport: WGHealthReport? {
+        lastReportJSON.flatMap { try? JSONDecoder().decode(WGHealthReport.self, from: Data($0.utf8)) }
+    }
 }
 
 /// A token as `wghub token list` shows it (never the secret).
@@ -69,7 +76,7 @@ public final class HubStore: Sendable {
         // DatabasePool always uses WAL.
         dbPool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(dbPool)
-        chmod(path, 0o600)
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     public static func open(dataDirectory: String) throws -> HubStore {
@@ -373,7 +380,6 @@ public final class HubStore: Sendable {
 
     static func site(_ row: Row) -> Site {
         let subnetsJSON: String = row["lan_subnets"]
-        let reportJSON: String? = row["last_report"]
         return Site(
             id: row["id"], publicKey: row["public_key"], address: row["address"], hostname: row["hostname"],
             listenPort: row["listen_port"], os: row["os"], agentVersion: row["agent_version"],
@@ -383,7 +389,7 @@ public final class HubStore: Sendable {
             updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
             lastReportAt: (row["last_report_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastSeq: row["last_seq"],
-            lastReport: reportJSON.flatMap { try? JSONDecoder().decode(WGHealthReport.self, from: Data($0.utf8)) },
+            lastReportJSON: row["last_report"],
             probeVerdict: row["probe_verdict"],
             probeAt: (row["probe_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct WGHubCommand: AsyncParsableCommand {
@@ -7,6 +8,20 @@ struct WGHubCommand: AsyncParsableCommand {
         abstract: "The wgagent coordinator: enrollment tokens, tunnel addresses, health, probes and a dashboard over HTTPS.",
         subcommands: [ServeCommand.self, TokenCommand.self, AdminTokenCommand.self]
     )
+
+    static func main() async {
+        umask(0o077)  // the store, its WAL and the TLS key hold secrets' hashes and keys: owner only
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// The data folder every command works on.

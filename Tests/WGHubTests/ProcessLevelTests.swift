@@ -29,7 +29,7 @@ final class ProcessLevelTests: XCTestCase {
         XCTAssertTrue(url.hasPrefix("https://127.0.0.1:"))
         XCTAssertTrue(pin.hasPrefix("sha256//"))
         XCTAssertEqual(pin, try TLSIdentity.pin(certificatePath: dir + "/hub-cert.pem"))
-        for f in ["hub-cert.pem", "hub-key.pem", "wghub.sqlite"] {
+        for f in ["hub-cert.pem", "hub-key.pem", "wghub.sqlite", "wghub.sqlite-wal", "wghub.sqlite-shm"] {
             let mode = (try FileManager.default.attributesOfItem(atPath: dir + "/" + f)[.posixPermissions] as? NSNumber)?.intValue
             XCTAssertEqual(mode, 0o600, f)
         }
