@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // wghub: self-signed certificate on first start, SPKI pin.
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
@@ -51,14 +56,22 @@ let package = Package(
                 "WGModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
 
         .executableTarget(name: "wgagent", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
-        .executableTarget(name: "wghub", dependencies: ["WGHub", "WGModel", argumentParser]),
+        .executableTarget(
+            name: "wghub",
+            dependencies: ["WGHub", "WGModel", argumentParser, .product(name: "Logging", package: "swift-log")]
+        ),
 
         // Build-time embedding of Templates/ and Profiles/ into WGProvision.
         .executableTarget(name: "WGEmbedTool"),
@@ -67,6 +80,13 @@ let package = Package(
         .testTarget(name: "WGModelTests", dependencies: ["WGModel"]),
         .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel"]),
         .testTarget(name: "WGAgentTests", dependencies: ["WGAgent", "WGModel"]),
-        .testTarget(name: "WGHubTests", dependencies: ["WGHub", "WGAgent", "WGModel"]),
+        .testTarget(
+            name: "WGHubTests",
+            dependencies: [
+                "WGHub", "WGAgent", "WGModel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -7,6 +7,8 @@ pkgs=(
   wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
   debootstrap systemd-container                                   # VMs
   openssl curl ca-certificates python3 jq
+  chromium                                                        # wghub dashboard screenshot test
+  wrk bc                                                          # wghub benchmark
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

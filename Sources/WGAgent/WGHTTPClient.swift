@@ -1,0 +1,276 @@
+import CCurl
+import Foundation
+import WGModel
+
+/// How the agent decides it is talking to its hub.
+public enum WGTLSVerification: Sendable, Equatable {
+    /// The system's CA bundle (a hub with a publicly trusted certificate).
+    case system
+    /// A CA (or the hub's self-signed certificate) in a PEM file.
+    case caFile(String)
+    /// `sha256//BASE64` of the hub's public key (SPKI), as `wghub serve` prints it. The certificate chain is not
+    /// checked (the hub's certificate is self-signed); the key must match.
+    case pin(String)
+    /// Both: the chain must verify against the CA file and the key must match the pin.
+    case caFileAndPin(String, String)
+}
+
+/// What went wrong, phrased so the operator knows what to do next.
+public enum WGHTTPClientError: Error, CustomStringConvertible, Equatable, Sendable {
+    case insecureURL(String)
+    case invalidURL(String)
+    case invalidPin(String)
+    case pinMismatch(url: String, pin: String)
+    case certificateNotTrusted(url: String, detail: String)
+    case caFileUnreadable(String)
+    case couldNotResolve(url: String)
+    case couldNotConnect(url: String, detail: String)
+    case timedOut(url: String, seconds: Double)
+    case tlsHandshake(url: String, detail: String)
+    case transport(url: String, code: Int, detail: String)
+    /// The hub answered with an error status; `error` is its JSON body when it sent one.
+    case hub(status: Int, error: WGErrorBody?, url: String)
+    case decoding(url: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .insecureURL(let u):
+            return "refusing \(u): the hub URL must start with https:// (plain HTTP only with --allow-insecure-http, when the hub runs with --insecure-http)"
+        case .invalidURL(let u):
+            return "\"\(u)\" is not a hub URL: write it like https://hub.example.net:8443"
+        case .invalidPin(let p):
+            return "pin \"\(p)\" is not of the form sha256//BASE64 (44 characters after sha256//): copy it from `wghub serve` or `wghub token create`"
+        case .pinMismatch(let u, let p):
+            return "the hub's key does not match --pin \(p) (\(u)): check the pin printed by `wghub serve` on the hub, or whether something is intercepting the connection"
+        case .certificateNotTrusted(let u, let d):
+            return "the hub's certificate is not trusted (\(u)): \(d); pass --ca-file with the hub's certificate or --pin with its key pin"
+        case .caFileUnreadable(let p):
+            return "the CA file \(p) cannot be read or holds no certificate: copy the hub's certificate (hub-cert.pem in its data folder)"
+        case .couldNotResolve(let u):
+            return "cannot resolve the hub's host name in \(u): check the URL and this machine's DNS"
+        case .couldNotConnect(let u, let d):
+            return "cannot connect to \(u): \(d); is `wghub serve` running there and the port open in its firewall?"
+        case .timedOut(let u, let s):
+            return "no answer from \(u) within \(s) s: check the network path and the hub's load"
+        case .tlsHandshake(let u, let d):
+            return "TLS handshake with \(u) failed: \(d); is it an HTTPS port (not --insecure-http)?"
+        case .transport(let u, let c, let d):
+            return "request to \(u) failed (curl error \(c)): \(d)"
+        case .hub(let status, let body, let u):
+            if let body { return "the hub refused (\(status) \(body.error)) \(u): \(body.message)" }
+            return "the hub answered \(status) for \(u)"
+        case .decoding(let u, let d):
+            return "the answer from \(u) is not what this agent expects (\(d)): are agent and hub versions compatible?"
+        }
+    }
+
+    /// The HTTP status when the hub answered with an error.
+    public var hubStatus: Int? { if case .hub(let s, _, _) = self { return s } else { return nil } }
+    /// The curl error code for transport failures (90 for a wrong pin, 60 for an untrusted certificate).
+    public var curlCode: Int? {
+        switch self {
+        case .pinMismatch: return 90
+        case .certificateNotTrusted: return 60
+        case .transport(_, let c, _): return c
+        default: return nil
+        }
+    }
+}
+
+public struct WGHTTPResponse: Sendable {
+    public var status: Int
+    public var body: Data
+}
+
+/// The agent's HTTPS client: libcurl, JSON in and out, bearer auth, CA-file or pinned-key verification.
+/// Blocking; each call uses its own easy handle, so one client can be used from several threads.
+public struct WGHTTPClient: Sendable {
+    public var baseURL: String
+    public var verification: WGTLSVerification
+    public var allowInsecureHTTP: Bool
+    public var connectTimeout: Double
+    public var timeout: Double
+    public var userAgent: String
+
+    public init(
+        baseURL: String, verification: WGTLSVerification, allowInsecureHTTP: Bool = false, connectTimeout: Double = 10,
+        timeout: Double = 30, userAgent: String = "wgagent/\(WGModelVersion.agentVersion)"
+    ) throws {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let lower = base.lowercased()
+        if lower.hasPrefix("http://") {
+            guard allowInsecureHTTP else { throw WGHTTPClientError.insecureURL(baseURL) }
+        } else if !lower.hasPrefix("https://") {
+            throw WGHTTPClientError.invalidURL(baseURL)
+        }
+        guard let comps = URLComponents(string: base), let host = comps.host, !host.isEmpty else {
+            throw WGHTTPClientError.invalidURL(baseURL)
+        }
+        switch verification {
+        case .pin(let p), .caFileAndPin(_, let p): try Self.checkPin(p)
+        default: break
+        }
+        switch verification {
+        case .caFile(let f), .caFileAndPin(let f, _):
+            guard let text = try? String(contentsOfFile: f, encoding: .utf8), text.contains("-----BEGIN CERTIFICATE-----") else {
+                throw WGHTTPClientError.caFileUnreadable(f)
+            }
+        default: break
+        }
+        self.baseURL = base
+        self.verification = verification
+        self.allowInsecureHTTP = allowInsecureHTTP
+        self.connectTimeout = connectTimeout
+        self.timeout = timeout
+        self.userAgent = userAgent
+    }
+
+    static func checkPin(_ pin: String) throws {
+        guard !pin.isEmpty else { throw WGHTTPClientError.invalidPin(pin) }
+        for one in pin.split(separator: ";") {
+            guard one.hasPrefix("sha256//"), let d = Data(base64Encoded: String(one.dropFirst(8))), d.count == 32 else {
+                throw WGHTTPClientError.invalidPin(pin)
+            }
+        }
+    }
+
+    // MARK: JSON calls
+
+    /// POST JSON, decode the JSON answer; an error status throws `.hub` with the hub's error body.
+    public func post<Body: Encodable, Answer: Decodable>(
+        _ path: String, _ body: Body, bearer: String? = nil, as: Answer.Type = Answer.self
+    ) throws -> Answer {
+        let data = try JSONEncoder().encode(body)
+        return try decode(try send(method: "POST", path: path, body: data, bearer: bearer), path: path)
+    }
+
+    public func get<Answer: Decodable>(_ path: String, bearer: String? = nil, as: Answer.Type = Answer.self) throws -> Answer {
+        try decode(try send(method: "GET", path: path, body: nil, bearer: bearer), path: path)
+    }
+
+    func decode<Answer: Decodable>(_ r: WGHTTPResponse, path: String) throws -> Answer {
+        guard (200..<300).contains(r.status) else {
+            throw WGHTTPClientError.hub(status: r.status, error: try? JSONDecoder().decode(WGErrorBody.self, from: r.body), url: baseURL + path)
+        }
+        do { return try JSONDecoder().decode(Answer.self, from: r.body) } catch {
+            throw WGHTTPClientError.decoding(url: baseURL + path, detail: "\(error)")
+        }
+    }
+
+    // MARK: raw
+
+    private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+
+    /// One request; any HTTP status is returned (no status check), transport failures throw.
+    public func send(method: String, path: String, body: Data?, bearer: String?) throws -> WGHTTPResponse {
+        _ = Self.globalInit
+        let url = baseURL + path
+        guard let h = curl_easy_init() else { throw WGHTTPClientError.transport(url: url, code: -1, detail: "curl_easy_init failed") }
+        defer { curl_easy_cleanup(h) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorBuffer.deallocate() }
+        let sink = ResponseSink()
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headers) }
+
+        var rc = CURLE_OK
+        func set(_ r: CURLcode) { if rc == CURLE_OK { rc = r } }
+        set(wg_curl_setopt_string(h, CURLOPT_URL, url))
+        set(wg_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorBuffer))
+        set(wg_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1))
+        set(wg_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, allowInsecureHTTP ? "http,https" : "https"))
+        set(wg_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0))
+        set(wg_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)))
+        set(wg_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
+        set(wg_curl_setopt_string(h, CURLOPT_USERAGENT, userAgent))
+        switch verification {
+        case .system:
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
+        case .caFile(let f):
+            set(wg_curl_setopt_string(h, CURLOPT_CAINFO, f))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
+        case .pin(let p):
+            // A self-signed certificate cannot chain to anything: the pinned key is the whole check.
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0))
+            set(wg_curl_setopt_string(h, CURLOPT_PINNEDPUBLICKEY, p))
+        case .caFileAndPin(let f, let p):
+            set(wg_curl_setopt_string(h, CURLOPT_CAINFO, f))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
+            set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
+            set(wg_curl_setopt_string(h, CURLOPT_PINNEDPUBLICKEY, p))
+        }
+        headers = curl_slist_append(headers, "Accept: application/json")
+        headers = curl_slist_append(headers, "Expect:")
+        if let bearer { headers = curl_slist_append(headers, "Authorization: Bearer \(bearer)") }
+        switch method {
+        case "GET":
+            set(wg_curl_setopt_long(h, CURLOPT_HTTPGET, 1))
+        case "POST":
+            set(wg_curl_setopt_long(h, CURLOPT_POST, 1))
+        default:
+            set(wg_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method))
+        }
+        if let body {
+            headers = curl_slist_append(headers, "Content-Type: application/json")
+            set(wg_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            set(body.withUnsafeBytes { raw in
+                wg_curl_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            })
+        } else if method == "POST" {
+            set(wg_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, 0))
+            set(wg_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, ""))
+        }
+        set(wg_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headers))
+        set(wg_curl_setopt_write(h, CURLOPT_WRITEFUNCTION, { ptr, size, count, userdata in
+            guard let ptr, let userdata else { return 0 }
+            let n = size * count
+            let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
+            if sink.data.count + n > ResponseSink.limit { return 0 }  // abort: answer too large
+            sink.data.append(UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n)
+            return n
+        }))
+        set(wg_curl_setopt_pointer(h, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()))
+        guard rc == CURLE_OK else {
+            throw WGHTTPClientError.transport(url: url, code: Int(rc.rawValue), detail: String(cString: curl_easy_strerror(rc)))
+        }
+        let result = withExtendedLifetime(sink) { curl_easy_perform(h) }
+        guard result == CURLE_OK else {
+            let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(result))
+            throw map(result, url: url, detail: detail)
+        }
+        var status = 0
+        _ = wg_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+        return WGHTTPResponse(status: status, body: sink.data)
+    }
+
+    func map(_ code: CURLcode, url: String, detail: String) -> WGHTTPClientError {
+        switch code {
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            if case .pin(let p) = verification { return .pinMismatch(url: url, pin: p) }
+            if case .caFileAndPin(_, let p) = verification { return .pinMismatch(url: url, pin: p) }
+            return .pinMismatch(url: url, pin: "?")
+        case CURLE_PEER_FAILED_VERIFICATION: return .certificateNotTrusted(url: url, detail: detail)
+        case CURLE_SSL_CACERT_BADFILE:
+            if case .caFile(let f) = verification { return .caFileUnreadable(f) }
+            if case .caFileAndPin(let f, _) = verification { return .caFileUnreadable(f) }
+            return .transport(url: url, code: Int(code.rawValue), detail: detail)
+        case CURLE_COULDNT_RESOLVE_HOST: return .couldNotResolve(url: url)
+        case CURLE_COULDNT_CONNECT: return .couldNotConnect(url: url, detail: detail)
+        case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, seconds: timeout)
+        case CURLE_SSL_CONNECT_ERROR: return .tlsHandshake(url: url, detail: detail)
+        case CURLE_UNSUPPORTED_PROTOCOL: return .insecureURL(url)
+        default: return .transport(url: url, code: Int(code.rawValue), detail: detail)
+        }
+    }
+}
+
+/// Collects the response body for the write callback (at most 4 MiB).
+final class ResponseSink {
+    static let limit = 4 << 20
+    var data = Data()
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import WGModel
+
+/// Request context carrying the client's address (for `observed_address`, probes and rate limiting).
+public struct HubRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's IP as text (IPv4-mapped IPv6 shown as IPv4); nil when unknown (router tests).
+    public var clientAddress: String? {
+        guard var ip = remoteAddress?.ipAddress else { return nil }
+        if ip.hasPrefix("::ffff:"), !ip.dropFirst(7).contains(":") { ip = String(ip.dropFirst(7)) }
+        return ip
+    }
+}
+
+enum JSON {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads at most `limit` bytes (413 beyond) and decodes; a decoding failure is a 400 naming the field.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> (T, String) {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw HubError.tooLarge(limit)
+        }
+        let data = Data(buffer.readableBytesView)
+        do {
+            return (try JSONDecoder().decode(T.self, from: data), String(decoding: data, as: UTF8.self))
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw HubError.invalid(path(ctx.codingPath + [key]), "missing")
+        } catch let DecodingError.typeMismatch(t, ctx) {
+            throw HubError.invalid(path(ctx.codingPath), "expected \(describe(t))")
+        } catch let DecodingError.valueNotFound(t, ctx) {
+            throw HubError.invalid(path(ctx.codingPath), "expected \(describe(t)), got null")
+        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
+            throw HubError.invalid(path(ctx.codingPath), ctx.debugDescription)
+        } catch {
+            throw HubError.badJSON("not a JSON object")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for k in keys {
+            if let i = k.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + k.stringValue }
+        }
+        return out.isEmpty ? "body" : out
+    }
+
+    static func describe(_ t: Any.Type) -> String {
+        switch t {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type: "an integer"
+        case is Bool.Type: "true or false"
+        default: "\(t)"
+        }
+    }
+}
+
+extension Request {
+    /// The bearer secret: `Authorization: Bearer X`, or the password of Basic auth (so a browser can show the dashboard).
+    var bearer: String? {
+        guard let h = headers[.authorization] else { return nil }
+        if h.lowercased().hasPrefix("bearer ") { return String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+        if h.lowercased().hasPrefix("basic "), let data = Data(base64Encoded: String(h.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+           let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") {
+            return String(text[text.index(after: colon)...])
+        }
+        return nil
+    }
+}
+
+/// Turns every error into the JSON error body, counts requests and refusals, and logs refusals without secrets.
+struct HubErrorMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let metrics: HubMetrics
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let route = Self.route(request.uri.path)
+        let method = request.method.rawValue
+        do {
+            let response = try await next(request, context)
+            metrics.request(method: method, route: route, code: response.status.code)
+            return response
+        } catch {
+            let hub: HubError
+            var extraHeaders: HTTPFields = [:]
+            switch error {
+            case let e as HubError: hub = e
+            case is NIOTooManyBytesError: hub = HubError.tooLarge(0)
+            case let e as HTTPResponseError where e.status == .notFound: hub = HubError.notFound
+            case let e as HTTPResponseError where e.status == .contentTooLarge: hub = HubError(413, "body_too_large", "the body is too large")
+            case let e as HTTPResponseError:
+                hub = HubError(e.status.code, "http_\(e.status.code)", e.status.reasonPhrase)
+            default:
+                logger.error("internal error on \(method) \(route): \(error)")
+                hub = HubError(500, "internal_error", "the hub failed; its log says why")
+            }
+            if hub.status == 401 {
+                extraHeaders[.wwwAuthenticate] = route == "/" ? "Basic realm=\"wghub\"" : "Bearer realm=\"wghub\""
+            }
+            if hub.status == 429 { extraHeaders[.retryAfter] = "60" }
+            metrics.request(method: method, route: route, code: hub.status)
+            if hub.status < 500 {
+                metrics.refusal(hub.reason)
+                logger.notice("refused \(method) \(route)", metadata: [
+                    "status": "\(hub.status)", "reason": "\(hub.reason)", "field": "\(hub.body.field ?? "-")",
+                    "from": "\(context.clientAddress ?? "unknown")",
+                ])
+            }
+            var response = try JSON.response(hub.body, status: .init(code: hub.status))
+            for f in extraHeaders { response.headers.append(f) }
+            return response
+        }
+    }
+
+    /// Route label with ids folded, so /metrics stays bounded.
+    static func route(_ path: String) -> String {
+        let known = ["/", "/metrics", "/v1/enroll", "/v1/health", "/v1/probe", "/v1/sites"]
+        if known.contains(path) { return path }
+        if path.hasPrefix("/v1/sites/") { return "/v1/sites/{id}" }
+        if path.hasPrefix("/v1/probe/") && path.hasSuffix("/result") { return "/v1/probe/{id}/result" }
+        return "other"
+    }
+}

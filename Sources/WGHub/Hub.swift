@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import WGModel
+
+/// A site as the dashboard, the admin API and /metrics see it: the stored record, the hub interface's view
+/// of the peer, and the status derived from both.
+public struct SiteView: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var hostname: String
+    public var publicKey: String
+    public var address: String
+    public var lanSubnets: [String]
+    public var observedAddress: String?
+    public var endpoint: String?
+    public var latestHandshake: Int64?
+    public var receiveBytes: UInt64?
+    public var transmitBytes: UInt64?
+    public var lastReportAt: Date?
+    public var lastSeq: Int64?
+    public var status: SiteStatus
+    public var probeVerdict: String?
+    public var probeAt: Date?
+    public var failingChecks: [String]
+    public var os: String?
+    public var agentVersion: String?
+    public var enrolledAt: Date
+    public var forwarding: Bool?
+    public var firewall: String?
+    public var service: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, hostname, address, endpoint, status, os, forwarding, firewall, service
+        case publicKey = "public_key"
+        case lanSubnets = "lan_subnets"
+        case observedAddress = "observed_address"
+        case latestHandshake = "latest_handshake"
+        case receiveBytes = "rx_bytes"
+        case transmitBytes = "tx_bytes"
+        case lastReportAt = "last_report_at"
+        case lastSeq = "last_seq"
+        case probeVerdict = "probe_verdict"
+        case probeAt = "probe_at"
+        case failingChecks = "failing_checks"
+        case agentVersion = "agent_version"
+        case enrolledAt = "enrolled_at"
+    }
+
+    /// Worst first: offline, stale, online; then more failing checks; then a port forward not proven open.
+    static func worstFirst(_ a: SiteView, _ b: SiteView) -> Bool {
+        if a.status != b.status { return a.status < b.status }
+        if a.failingChecks.count != b.failingChecks.count { return a.failingChecks.count > b.failingChecks.count }
+        let ap = a.probeVerdict == "open", bp = b.probeVerdict == "open"
+        if ap != bp { return !ap }
+        return (a.hostname, a.id) < (b.hostname, b.id)
+    }
+}
+
+/// The coordinator's logic, independent of HTTP: the routes are thin wrappers around it.
+public final class Hub: Sendable {
+    public let config: HubConfiguration
+    public let store: HubStore
+    public let sync: InterfaceSync
+    public let metrics: HubMetrics
+    public let limiter: FailureRateLimiter
+    public let prober: any ProbeSender
+    public let logger: Logger
+    public let hubPublicKey: String
+    private let dumpCache = DumpCache()
+
+    public init(
+        config: HubConfiguration, store: HubStore, control: any WireGuardControl, prober: any ProbeSender = UDPProbeSender(),
+        logger: Logger = Logger(label: "wghub")
+    ) throws {
+        self.config = config
+        self.store = store
+        self.sync = InterfaceSync(control: control, pool: config.pool)
+        self.metrics = HubMetrics()
+        self.limiter = FailureRateLimiter(limit: config.enrollFailureLimit, window: config.enrollFailureWindow)
+        self.prober = prober
+        self.logger = logger
+        do {
+            self.hubPublicKey = try control.dump().publicKey.base64
+        } catch {
+            throw HubStartError("cannot read the hub interface \(control.interfaceName) (`wg show \(control.interfaceName) dump`): \(error)\n"
+                + "bring it up first (`wgagent apply --profile hub`), or pass --no-interface --hub-public-key KEY for a hub without one")
+        }
+    }
+
+    /// Brings the interface in line with the store (on start).
+    @discardableResult
+    public func reconcile() async throws -> InterfaceSync.Report {
+        let sites = try await store.allSites()
+        let report = try sync.reconcile(sites: sites)
+        logger.info("interface \(sync.control.interfaceName) reconciled", metadata: [
+            "added": "\(report.added.count)", "updated": "\(report.updated.count)",
+            "removed": "\(report.removed.count)", "unchanged": "\(report.unchanged.count)",
+        ])
+        return report
+    }
+
+    // MARK: enrollment
+
+    public func enroll(_ raw: WGEnrollRequest, from client: String?) async throws -> WGEnrollResponse {
+        let source = client ?? "unknown"
+        if limiter.isLimited(source) { throw HubError.rateLimited }
+        do {
+            guard !raw.token.isEmpty else { throw HubError.tokenMissing }
+            let request = try Validation.enroll(raw, pool: config.pool)
+            let sync = self.sync
+            let outcome = try await store.enroll(
+                tokenSecret: request.token, request: request, observedAddress: client, pool: config.pool,
+                apply: { outcome in try sync.apply(outcome) })
+            metrics.count("wghub_enrollments_total")
+            dumpCache.invalidate()
+            logger.info("enrolled", metadata: [
+                "site": "\(outcome.site.id)", "hostname": "\(outcome.site.hostname)", "address": "\(outcome.site.address)",
+                "new": "\(outcome.isNew)", "from": "\(source)",
+            ])
+            return WGEnrollResponse(
+                address: config.pool.withPrefix(outcome.site.address), hubPublicKey: hubPublicKey,
+                hubEndpoint: config.endpoint, allowedIPs: [config.pool.description] + otherLANs(except: outcome.site.id),
+                keepalive: config.keepalive, credential: outcome.credential, observedAddress: client, siteID: outcome.site.id)
+        } catch let e as HubError {
+            if [400, 401, 403].contains(e.status) { limiter.recordFailure(source) }
+            throw e
+        }
+    }
+
+    /// Agents route the pool through the tunnel; other sites' LANs stay a profile decision, so none here.
+    func otherLANs(except id: Int64) -> [String] { [] }
+
+    // MARK: credentials
+
+    public func site(bearer: String?) async throws -> Site {
+        guard let bearer, !bearer.isEmpty else { throw HubError.credentialMissing }
+        guard let site = try await store.site(credential: bearer) else { throw HubError.credentialRefused }
+        return site
+    }
+
+    // MARK: health
+
+    public func health(_ report: WGHealthReport, body: String, site: Site, from client: String?) async throws -> WGHealthAck {
+        guard report.seq >= 0 else { throw HubError.invalid("seq", "must be ≥ 0") }
+        guard !report.interface.isEmpty, report.interface.count <= 15 else { throw HubError.invalid("interface", "1…15 characters") }
+        for (i, p) in report.peers.enumerated() where (try? WGKey(base64: p.publicKey)) == nil {
+            throw HubError.invalid("peers[\(i)].public_key", "not a WireGuard public key")
+        }
+        let stored = try await store.recordHealth(
+            siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention)
+        metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
+        for r in report.probeResults ?? [] {
+            if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, site: site) }
+        }
+        let peer = await peers()[site.publicKey]
+        let status = config.thresholds.status(latestHandshake: peer?.latestHandshake, lastReport: Date(), now: Date())
+        return WGHealthAck(seq: report.seq, stored: stored, status: status.rawValue)
+    }
+
+    // MARK: probes
+
+    public func probe(_ request: WGProbeRequest, site: Site, from client: String?) async throws -> WGProbeResponse {
+        try Validation.port(request.port)
+        guard let target = client ?? site.observedAddress else {
+            throw HubError(409, "no_observed_address", "the hub has not seen this site's address yet: send a health report first")
+        }
+        let nonce = Secrets.newNonce()
+        let wgPort = await dumpPort()
+        let probeID = try await store.createProbe(siteID: site.id, port: request.port, sentTo: Self.hostPort(target, request.port), nonce: nonce)
+        do {
+            let source = try prober.send(WGProbeDatagram.encode(probeID: probeID, nonce: nonce), host: target, port: request.port, avoidPort: wgPort)
+            logger.info("probe sent", metadata: ["site": "\(site.id)", "to": "\(Self.hostPort(target, request.port))", "from_port": "\(source)"])
+        } catch {
+            throw HubError(502, "probe_send_failed", "could not send the probe: \(error)")
+        }
+        metrics.count("wghub_probes_sent_total")
+        return WGProbeResponse(probeID: probeID, sentTo: Self.hostPort(target, request.port))
+    }
+
+    public func completeProbe(id: String, nonce: String?, site: Site) async throws -> WGProbeVerdict {
+        let verdict = try await store.completeProbe(siteID: site.id, probeID: id, seenNonce: nonce)
+        metrics.count("wghub_probe_results_total")
+        return WGProbeVerdict(probeID: id, verdict: verdict)
+    }
+
+    static func hostPort(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    // MARK: admin
+
+    public func checkAdmin(_ bearer: String?) throws {
+        guard let bearer, !bearer.isEmpty else { throw HubError.adminRequired }
+        try store.checkAdmin(secret: bearer)
+    }
+
+    public func deleteSite(id: Int64) async throws -> Site {
+        let sync = self.sync
+        guard let site = try await store.deleteSite(id: id, apply: { try sync.remove($0) }) else {
+            throw HubError(404, "site_unknown", "no site \(id): list them with GET /v1/sites")
+        }
+        metrics.count("wghub_sites_deleted_total")
+        dumpCache.invalidate()
+        logger.info("site deleted", metadata: ["site": "\(id)", "hostname": "\(site.hostname)"])
+        return site
+    }
+
+    // MARK: views
+
+    /// The hub interface's peers by public key (cached for a second; empty when the interface cannot be read).
+    public func peers() async -> [String: WGDumpPeer] {
+        await dumpCache.get(control: sync.control, logger: logger, metrics: metrics)?.peers ?? [:]
+    }
+
+    func dumpPort() async -> Int? {
+        (await dumpCache.get(control: sync.control, logger: logger, metrics: metrics)?.listenPort).map(Int.init)
+    }
+
+    public func views(now: Date = Date()) async throws -> [SiteView] {
+        let sites = try await store.allSites()
+        let peers = await peers()
+        return sites.map { view($0, peer: peers[$0.publicKey], now: now) }.sorted(by: SiteView.worstFirst)
+    }
+
+    public func view(id: Int64) async throws -> SiteView {
+        guard let site = try await store.site(id: id) else {
+            throw HubError(404, "site_unknown", "no site \(id): list them with GET /v1/sites")
+        }
+        return view(site, peer: await peers()[site.publicKey], now: Date())
+    }
+
+    func view(_ s: Site, peer: WGDumpPeer?, now: Date) -> SiteView {
+        let hs = peer.map(\.latestHandshake)
+        let last = s.lastReport
+        return SiteView(
+            id: s.id, hostname: s.hostname, publicKey: s.publicKey, address: s.address, lanSubnets: s.lanSubnets,
+            observedAddress: s.observedAddress, endpoint: peer?.endpoint, latestHandshake: hs,
+            receiveBytes: peer?.receiveBytes, transmitBytes: peer?.transmitBytes, lastReportAt: s.lastReportAt,
+            lastSeq: s.lastSeq, status: config.thresholds.status(latestHandshake: hs, lastReport: s.lastReportAt, now: now),
+            probeVerdict: s.probeVerdict, probeAt: s.probeAt,
+            failingChecks: (last?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name },
+            os: s.os, agentVersion: s.agentVersion, enrolledAt: s.enrolledAt,
+            forwarding: last?.forwarding, firewall: last?.firewall, service: last?.service)
+    }
+}
+
+public struct HubStartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// One `wg show dump` per second at most, shared by the dashboard, /metrics and health acks.
+final class DumpCache: @unchecked Sendable {
+    struct Entry { var at: Date; var peers: [String: WGDumpPeer]; var listenPort: UInt16? }
+    private let lock = NSLock()
+    private var entry: Entry?
+
+    func invalidate() { lock.withLock { entry = nil } }
+
+    func get(control: any WireGuardControl, logger: Logger, metrics: HubMetrics) async -> Entry? {
+        if let e = lock.withLock({ entry }), Date().timeIntervalSince(e.at) < 1 { return e }
+        do {
+            let dump = try control.dump()
+            var peers: [String: WGDumpPeer] = [:]
+            for p in dump.peers { peers[p.publicKey.base64] = p }
+            let e = Entry(at: Date(), peers: peers, listenPort: dump.listenPort)
+            lock.withLock { entry = e }
+            return e
+        } catch {
+            metrics.count("wghub_interface_errors_total")
+            logger.warning("cannot read the hub interface: \(error)")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import WGModel
+
+/// Online / stale / offline, from the age of the last handshake the hub's interface saw and of the last report.
+public enum SiteStatus: String, Sendable, Codable, Comparable {
+    case offline, stale, online
+
+    /// Worst first.
+    public static func < (a: SiteStatus, b: SiteStatus) -> Bool { a.rank < b.rank }
+    var rank: Int { switch self { case .offline: 0; case .stale: 1; case .online: 2 } }
+}
+
+public struct StatusThresholds: Sendable, Equatable {
+    /// Older than this (handshake or report): no longer online.
+    public var staleAfter: TimeInterval
+    /// Both older than this (or never seen): offline.
+    public var offlineAfter: TimeInterval
+
+    public init(staleAfter: TimeInterval = 180, offlineAfter: TimeInterval = 600) {
+        self.staleAfter = staleAfter
+        self.offlineAfter = offlineAfter
+    }
+
+    /// `latestHandshake` in Unix seconds (0 or nil = never).
+    public func status(latestHandshake: Int64?, lastReport: Date?, now: Date) -> SiteStatus {
+        let t = now.timeIntervalSince1970
+        let hs: TimeInterval = (latestHandshake ?? 0) > 0 ? max(0, t - Double(latestHandshake!)) : .infinity
+        let rep: TimeInterval = lastReport.map { max(0, t - $0.timeIntervalSince1970) } ?? .infinity
+        if hs <= staleAfter && rep <= staleAfter { return .online }
+        if min(hs, rep) > offlineAfter { return .offline }
+        return .stale
+    }
+}
+
+/// Everything `wghub serve` is told.
+public struct HubConfiguration: Sendable {
+    public var listenHost: String
+    public var listenPort: Int
+    public var dataDirectory: String
+    /// `HOST:PORT` of the hub's WireGuard interface, handed to agents.
+    public var endpoint: String
+    public var pool: AddressPool
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    public var insecureHTTP: Bool
+    /// The URL agents use (printed in the `wgagent enroll` line); derived from endpoint host and listen port when nil.
+    public var publicURL: String?
+    public var keepalive: Int
+    public var thresholds: StatusThresholds
+    /// Health reports kept per site.
+    public var retention: Int
+    public var maxBodyBytes: Int
+    /// Failed enrollments allowed per source address within `enrollFailureWindow` before 429.
+    public var enrollFailureLimit: Int
+    public var enrollFailureWindow: TimeInterval
+    /// `GET /` and `/metrics` without the admin token (e.g. when listening on a tunnel address only).
+    public var openDashboard: Bool
+
+    public init(
+        listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,
+        pool: AddressPool, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, insecureHTTP: Bool = false,
+        publicURL: String? = nil, keepalive: Int = 25, thresholds: StatusThresholds = .init(), retention: Int = 100,
+        maxBodyBytes: Int = 64 * 1024, enrollFailureLimit: Int = 10, enrollFailureWindow: TimeInterval = 300,
+        openDashboard: Bool = false
+    ) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.dataDirectory = dataDirectory
+        self.endpoint = endpoint
+        self.pool = pool
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.insecureHTTP = insecureHTTP
+        self.publicURL = publicURL
+        self.keepalive = keepalive
+        self.thresholds = thresholds
+        self.retention = retention
+        self.maxBodyBytes = maxBodyBytes
+        self.enrollFailureLimit = enrollFailureLimit
+        self.enrollFailureWindow = enrollFailureWindow
+        self.openDashboard = openDashboard
+    }
+
+    /// The host names the self-signed certificate should carry.
+    public var certificateHostNames: [String] {
+        var names: [String] = []
+        if let e = try? WGEndpoint(endpoint) { names.append(e.host) }
+        if let u = publicURL, let h = URLComponents(string: u)?.host { names.append(h.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) }
+        names.append(listenHost)
+        return names
+    }
+
+    /// The URL agents should use.
+    public var effectivePublicURL: String {
+        if let publicURL { return publicURL }
+        let scheme = insecureHTTP ? "http" : "https"
+        var host = listenHost
+        if host == "0.0.0.0" || host == "::" { host = (try? WGEndpoint(endpoint))?.host ?? "localhost" }
+        return "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(listenPort)"
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// wghub's own counters, rendered with the per-peer figures in Prometheus text format.
+public final class HubMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]  // "method|route|code"
+    private var refusals: [String: Int] = [:]  // reason
+    private var counters: [String: Int] = [:]  // name
+
+    public init() {}
+
+    public func request(method: String, route: String, code: Int) {
+        lock.withLock { requests["\(method)|\(route)|\(code)", default: 0] += 1 }
+    }
+
+    public func refusal(_ reason: String) { lock.withLock { refusals[reason, default: 0] += 1 } }
+
+    public func count(_ name: String, by n: Int = 1) { lock.withLock { counters[name, default: 0] += n } }
+
+    public func value(_ name: String) -> Int { lock.withLock { counters[name] ?? 0 } }
+    public func refusals(_ reason: String) -> Int { lock.withLock { refusals[reason] ?? 0 } }
+    public var totalRefusals: Int { lock.withLock { refusals.values.reduce(0, +) } }
+
+    static let help: [String: String] = [
+        "wghub_enrollments_total": "Successful enrollments (new sites and re-enrollments).",
+        "wghub_health_reports_total": "Health reports stored.",
+        "wghub_health_duplicates_total": "Health reports acknowledged without storing (sequence number already stored).",
+        "wghub_probes_sent_total": "Port-forward probe datagrams sent.",
+        "wghub_probe_results_total": "Port-forward probe results received.",
+        "wghub_sites_deleted_total": "Sites deleted through the admin API.",
+        "wghub_interface_errors_total": "Failed wg/ip commands.",
+    ]
+
+    func render(into out: inout String) {
+        let (req, ref, cnt) = lock.withLock { (requests, refusals, counters) }
+        out += "# HELP wghub_http_requests_total HTTP requests by method, route and status code.\n"
+        out += "# TYPE wghub_http_requests_total counter\n"
+        for (k, v) in req.sorted(by: { $0.key < $1.key }) {
+            let p = k.split(separator: "|", omittingEmptySubsequences: false)
+            out += "wghub_http_requests_total{method=\"\(p[0])\",route=\"\(Self.escape(String(p[1])))\",code=\"\(p[2])\"} \(v)\n"
+        }
+        out += "# HELP wghub_refusals_total Refused requests by reason.\n# TYPE wghub_refusals_total counter\n"
+        for (k, v) in ref.sorted(by: { $0.key < $1.key }) { out += "wghub_refusals_total{reason=\"\(Self.escape(k))\"} \(v)\n" }
+        for name in Self.help.keys.sorted() {
+            out += "# HELP \(name) \(Self.help[name]!)\n# TYPE \(name) counter\n\(name) \(cnt[name] ?? 0)\n"
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+/// Failed enrollments per source address in a sliding window; past the limit the address gets 429 until
+/// its old failures age out. Memory is bounded by `maxAddresses`.
+public final class FailureRateLimiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failures: [String: [Date]] = [:]
+    public let limit: Int
+    public let window: TimeInterval
+    let maxAddresses: Int
+
+    public init(limit: Int, window: TimeInterval, maxAddresses: Int = 10_000) {
+        self.limit = limit
+        self.window = window
+        self.maxAddresses = maxAddresses
+    }
+
+    public func isLimited(_ address: String, now: Date = Date()) -> Bool {
+        lock.withLock {
+            let recent = (failures[address] ?? []).filter { now.timeIntervalSince($0) < window }
+            failures[address] = recent.isEmpty ? nil : recent
+            return recent.count >= limit
+        }
+    }
+
+    public func recordFailure(_ address: String, now: Date = Date()) {
+        lock.withLock {
+            if failures[address] == nil && failures.count >= maxAddresses {
+                // Drop the addresses whose last failure is oldest.
+                let cutoff = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }
+                for (k, _) in cutoff.prefix(maxAddresses / 10 + 1) { failures[k] = nil }
+            }
+            var list = failures[address, default: []].filter { now.timeIntervalSince($0) < window }
+            list.append(now)
+            if list.count > limit * 2 { list.removeFirst(list.count - limit * 2) }
+            failures[address] = list
+        }
+    }
+}

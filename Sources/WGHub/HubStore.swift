@@ -1,0 +1,396 @@
+import Foundation
+import GRDB
+import WGModel
+
+/// A site: one enrolled agent.
+public struct Site: Sendable, Equatable {
+    public var id: Int64
+    public var publicKey: String
+    /// Tunnel address without prefix, e.g. 192.0.2.2.
+    public var address: String
+    public var hostname: String
+    public var listenPort: Int
+    public var os: String?
+    public var agentVersion: String?
+    public var lanSubnets: [String]
+    public var observedAddress: String?
+    public var profile: String?
+    public var enrolledAt: Date
+    public var updatedAt: Date
+    public var lastReportAt: Date?
+    public var lastSeq: Int64?
+    /// The newest report as stored (JSON); decoded only when someone looks (`lastReport`), not on every auth.
+    public var lastReportJSON: String?
+    public var probeVerdict: String?
+    public var probeAt: Date?
+}
+
+extension Site {
+    public var lastReport: WGHealthReport? {
+        lastReportJSON.flatMap { try? JSONDecoder().decode(WGHealthReport.self, from: Data($0.utf8)) }
+    }
+}
+
+/// A token as `wghub token list` shows it (never the secret).
+public struct TokenInfo: Sendable, Equatable {
+    public enum Kind: String, Sendable { case enroll, admin }
+    public var id: String
+    public var kind: Kind
+    public var name: String?
+    public var profile: String?
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var maxUses: Int?
+    public var uses: Int
+    public var revoked: Bool
+
+    public func state(now: Date) -> String {
+        if revoked { return "revoked" }
+        if let e = expiresAt, e <= now { return "expired" }
+        if let m = maxUses, uses >= m { return "used-up" }
+        return "valid"
+    }
+}
+
+/// What an enrollment changed, for the interface sync and the answer.
+public struct EnrollOutcome: Sendable {
+    public var site: Site
+    public var credential: String
+    public var isNew: Bool
+    /// The site as it was before (same public key enrolling again), to drop stale routes.
+    public var previous: Site?
+}
+
+/// The hub's state: one SQLite file (WAL) in the data folder. Every change is one transaction.
+public final class HubStore: Sendable {
+    public let dbPool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)  // the CLI writes while `serve` runs
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable across a process kill
+        }
+        self.path = path
+        // DatabasePool always uses WAL.
+        dbPool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(dbPool)
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
+    }
+
+    public static func open(dataDirectory: String) throws -> HubStore {
+        try FileManager.default.createDirectory(
+            atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try HubStore(path: (dataDirectory as NSString).appendingPathComponent("wghub.sqlite"))
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY,
+                    hash TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL CHECK (kind IN ('enroll', 'admin')),
+                    name TEXT, profile TEXT,
+                    created_at REAL NOT NULL, expires_at REAL,
+                    max_uses INTEGER, uses INTEGER NOT NULL DEFAULT 0,
+                    revoked INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE sites (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    public_key TEXT NOT NULL UNIQUE,
+                    address TEXT NOT NULL UNIQUE,
+                    hostname TEXT NOT NULL,
+                    listen_port INTEGER NOT NULL,
+                    os TEXT, agent_version TEXT,
+                    lan_subnets TEXT NOT NULL DEFAULT '[]',
+                    credential_hash TEXT NOT NULL UNIQUE,
+                    observed_address TEXT,
+                    profile TEXT, token_id TEXT,
+                    enrolled_at REAL NOT NULL, updated_at REAL NOT NULL,
+                    last_report_at REAL, last_seq INTEGER, last_report TEXT,
+                    probe_verdict TEXT, probe_at REAL
+                );
+                CREATE TABLE reports (
+                    site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    received_at REAL NOT NULL,
+                    agent_time INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (site_id, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE probes (
+                    id TEXT PRIMARY KEY,
+                    site_id INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+                    port INTEGER NOT NULL,
+                    sent_to TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    verdict TEXT, reported_at REAL
+                );
+                CREATE INDEX probes_site ON probes(site_id, created_at);
+                """)
+        }
+        return m
+    }
+
+    // MARK: meta
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try dbPool.write { db in
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try dbPool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    // MARK: tokens
+
+    /// Creates a token; returns its public id and the secret (shown once).
+    public func createToken(
+        kind: TokenInfo.Kind, name: String? = nil, profile: String? = nil, ttl: TimeInterval? = nil,
+        maxUses: Int? = nil, now: Date = Date()
+    ) throws -> (id: String, secret: String) {
+        let secret = Secrets.newSecret(prefix: kind == .admin ? Secrets.adminPrefix : Secrets.enrollPrefix)
+        let id = Secrets.newID(prefix: kind == .admin ? "adm_" : "tok_")
+        try dbPool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO tokens (id, hash, kind, name, profile, created_at, expires_at, max_uses)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, Secrets.hash(secret), kind.rawValue, name, profile, now.timeIntervalSince1970,
+                            ttl.map { now.timeIntervalSince1970 + $0 }, maxUses])
+        }
+        return (id, secret)
+    }
+
+    public func tokens() throws -> [TokenInfo] {
+        try dbPool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map(Self.tokenInfo)
+        }
+    }
+
+    /// Revokes by id; false when there is no such token.
+    @discardableResult
+    public func revokeToken(id: String) throws -> Bool {
+        try dbPool.write { db in
+            try db.execute(sql: "UPDATE tokens SET revoked = 1 WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Throws the refusal when `secret` is not a usable admin token.
+    public func checkAdmin(secret: String, now: Date = Date()) throws {
+        guard Secrets.looksLikeSecret(secret) else { throw HubError.adminRefused }
+        let row = try dbPool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'", arguments: [Secrets.hash(secret)])
+        }
+        guard let row else { throw HubError.adminRefused }
+        let info = Self.tokenInfo(row)
+        guard info.state(now: now) == "valid" else { throw HubError.adminRefused }
+    }
+
+    static func tokenInfo(_ row: Row) -> TokenInfo {
+        TokenInfo(
+            id: row["id"], kind: TokenInfo.Kind(rawValue: row["kind"]) ?? .enroll, name: row["name"],
+            profile: row["profile"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            maxUses: row["max_uses"], uses: row["uses"], revoked: row["revoked"])
+    }
+
+    // MARK: enrollment
+
+    /// One transaction: check and use the token, keep or allocate the address, store the site with a new
+    /// credential, then run `apply` (the interface change) before commit, so a failed `wg set` leaves
+    /// nothing behind. Under any number of concurrent calls each address and each token use is handed out once.
+    public func enroll(
+        tokenSecret: String, request: WGEnrollRequest, observedAddress: String?, pool: AddressPool,
+        now: Date = Date(), apply: @escaping @Sendable (EnrollOutcome) throws -> Void = { _ in }
+    ) async throws -> EnrollOutcome {
+        guard Secrets.looksLikeSecret(tokenSecret) else { throw HubError.tokenUnknown }
+        let tokenHash = Secrets.hash(tokenSecret)
+        let credential = Secrets.newSecret(prefix: Secrets.credentialPrefix)
+        let t = now.timeIntervalSince1970
+        return try await dbPool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [tokenHash]) else {
+                throw HubError.tokenUnknown
+            }
+            let token = Self.tokenInfo(row)
+            guard token.kind == .enroll else { throw HubError.tokenUnknown }
+            switch token.state(now: now) {
+            case "revoked": throw HubError.tokenRevoked
+            case "expired": throw HubError.tokenExpired
+            case "used-up": throw HubError.tokenUsedUp
+            default: break
+            }
+            let subnets = String(decoding: try JSONEncoder().encode(request.lanSubnets), as: UTF8.self)
+            let previous = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey])
+                .map(Self.site)
+            let address: String
+            if let previous, pool.contains(previous.address) {
+                address = previous.address
+            } else {
+                let used = Set(try String.fetchAll(db, sql: "SELECT address FROM sites"))
+                guard let free = pool.firstFree(excluding: used) else { throw HubError.poolFull }
+                address = free
+            }
+            if let previous {
+                try db.execute(
+                    sql: """
+                        UPDATE sites SET address = ?, hostname = ?, listen_port = ?, os = ?, agent_version = ?,
+                        lan_subnets = ?, credential_hash = ?, observed_address = ?, profile = ?, token_id = ?, updated_at = ?
+                        WHERE id = ?
+                        """,
+                    arguments: [address, request.hostname, request.listenPort, request.os, request.agentVersion, subnets,
+                                Secrets.hash(credential), observedAddress, token.profile, token.id, t, previous.id])
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO sites (public_key, address, hostname, listen_port, os, agent_version, lan_subnets,
+                        credential_hash, observed_address, profile, token_id, enrolled_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [request.publicKey, address, request.hostname, request.listenPort, request.os,
+                                request.agentVersion, subnets, Secrets.hash(credential), observedAddress, token.profile,
+                                token.id, t, t])
+            }
+            try db.execute(sql: "UPDATE tokens SET uses = uses + 1 WHERE id = ?", arguments: [token.id])
+            let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey]).map(Self.site)!
+            let outcome = EnrollOutcome(site: site, credential: credential, isNew: previous == nil, previous: previous)
+            try apply(outcome)
+            return outcome
+        }
+    }
+
+    // MARK: sites
+
+    public func allSites() async throws -> [Site] {
+        try await dbPool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
+    }
+
+    public func site(id: Int64) async throws -> Site? {
+        try await dbPool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
+    }
+
+    /// The site a credential belongs to; nil when unknown.
+    public func site(credential: String) async throws -> Site? {
+        guard Secrets.looksLikeSecret(credential) else { return nil }
+        let hash = Secrets.hash(credential)
+        return try await dbPool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE credential_hash = ?", arguments: [hash])
+                .map(Self.site)
+        }
+    }
+
+    /// Deletes the site (its reports and probes go with it) after `apply` succeeded; nil when unknown.
+    public func deleteSite(id: Int64, apply: @escaping @Sendable (Site) throws -> Void = { _ in }) async throws -> Site? {
+        try await dbPool.write { db in
+            guard let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) else {
+                return nil
+            }
+            try db.execute(sql: "DELETE FROM sites WHERE id = ?", arguments: [id])
+            try apply(site)
+            return site
+        }
+    }
+
+    /// Stores a health report unless its sequence number is already there; keeps at most `retention`
+    /// reports per site. Returns whether it was stored.
+    public func recordHealth(
+        siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, now: Date = Date()
+    ) async throws -> Bool {
+        let t = now.timeIntervalSince1970
+        return try await dbPool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO reports (site_id, seq, received_at, agent_time, body) VALUES (?, ?, ?, ?, ?)",
+                arguments: [siteID, report.seq, t, report.agentTime, body])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE sites SET last_report_at = :t, observed_address = COALESCE(:obs, observed_address),
+                    last_report = CASE WHEN last_seq IS NULL OR last_seq <= :seq THEN :body ELSE last_report END,
+                    last_seq = CASE WHEN last_seq IS NULL OR last_seq < :seq THEN :seq ELSE last_seq END
+                    WHERE id = :id
+                    """,
+                arguments: ["seq": report.seq, "body": body, "id": siteID, "t": t, "obs": observedAddress])
+            // Bounded retention: drop everything older than the newest `retention` reports.
+            try db.execute(
+                sql: """
+                    DELETE FROM reports WHERE site_id = ? AND seq < (
+                        SELECT seq FROM reports WHERE site_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+                    """,
+                arguments: [siteID, siteID, max(retention, 1) - 1])
+            return true
+        }
+    }
+
+    public func reportCount(siteID: Int64) throws -> Int {
+        try dbPool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reports WHERE site_id = ?", arguments: [siteID]) ?? 0 }
+    }
+
+    public func reportSeqs(siteID: Int64) throws -> [Int64] {
+        try dbPool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM reports WHERE site_id = ? ORDER BY seq", arguments: [siteID]) }
+    }
+
+    // MARK: probes
+
+    public func createProbe(siteID: Int64, port: Int, sentTo: String, nonce: String, now: Date = Date()) async throws -> String {
+        let id = Secrets.newID(prefix: "prb_")
+        try await dbPool.write { db in
+            try db.execute(
+                sql: "INSERT INTO probes (id, site_id, port, sent_to, nonce, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, siteID, port, sentTo, nonce, now.timeIntervalSince1970])
+            // Keep the last 20 probes per site.
+            try db.execute(
+                sql: "DELETE FROM probes WHERE site_id = ? AND id NOT IN (SELECT id FROM probes WHERE site_id = ? ORDER BY created_at DESC LIMIT 20)",
+                arguments: [siteID, siteID])
+        }
+        return id
+    }
+
+    /// Records what the agent saw for its probe and stores the verdict on the site. A probe is answered once.
+    public func completeProbe(siteID: Int64, probeID: String, seenNonce: String?, now: Date = Date()) async throws -> String {
+        try await dbPool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM probes WHERE id = ? AND site_id = ?", arguments: [probeID, siteID]) else {
+                throw HubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
+            }
+            if (row["verdict"] as String?) != nil {
+                throw HubError(409, "probe_already_reported", "probe \(probeID) already has a result: start a new probe")
+            }
+            let nonce: String = row["nonce"]
+            let verdict: String
+            switch seenNonce {
+            case nil, "": verdict = "closed"
+            case let s? where s == nonce: verdict = "open"
+            default: verdict = "mismatch"
+            }
+            let t = now.timeIntervalSince1970
+            try db.execute(sql: "UPDATE probes SET verdict = ?, reported_at = ? WHERE id = ?", arguments: [verdict, t, probeID])
+            try db.execute(sql: "UPDATE sites SET probe_verdict = ?, probe_at = ? WHERE id = ?", arguments: [verdict, t, siteID])
+            return verdict
+        }
+    }
+
+    static func site(_ row: Row) -> Site {
+        let subnetsJSON: String = row["lan_subnets"]
+        return Site(
+            id: row["id"], publicKey: row["public_key"], address: row["address"], hostname: row["hostname"],
+            listenPort: row["listen_port"], os: row["os"], agentVersion: row["agent_version"],
+            lanSubnets: (try? JSONDecoder().decode([String].self, from: Data(subnetsJSON.utf8))) ?? [],
+            observedAddress: row["observed_address"], profile: row["profile"],
+            enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            lastReportAt: (row["last_report_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastSeq: row["last_seq"],
+            lastReportJSON: row["last_report"],
+            probeVerdict: row["probe_verdict"],
+            probeAt: (row["probe_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}

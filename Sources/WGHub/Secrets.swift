@@ -1,0 +1,64 @@
+import Crypto
+import Foundation
+
+/// Tokens, admin tokens and agent credentials: random secrets shown once, stored only as SHA-256.
+public enum Secrets {
+    public static let enrollPrefix = "wgt_"
+    public static let adminPrefix = "wga_"
+    public static let credentialPrefix = "wgc_"
+
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()  // getrandom(2) on Linux
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+    }
+
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func newSecret(prefix: String) -> String { prefix + base64URL(randomBytes(32)) }
+
+    /// Short public identifier for `token list` / `token revoke`.
+    public static func newID(prefix: String) -> String { prefix + hex(randomBytes(5)) }
+
+    /// What the store keeps instead of the secret.
+    public static func hash(_ secret: String) -> String { hex(SHA256.hash(data: Data(secret.utf8))) }
+
+    /// A one-time probe nonce.
+    public static func newNonce() -> String { hex(randomBytes(16)) }
+
+    /// Secret shape check before any lookup: printable, bounded, no whitespace.
+    public static func looksLikeSecret(_ s: String) -> Bool {
+        s.utf8.count >= 8 && s.utf8.count <= 128 && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
+    }
+}
+
+/// Durations as the CLI takes them: `90s`, `15m`, `24h`, `7d`, or plain seconds.
+public enum Durations {
+    public static func parse(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let last = t.last else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
+        if let mult = units[last] {
+            guard let v = Double(t.dropLast()), v > 0, v.isFinite else { return nil }
+            return v * mult
+        }
+        guard let v = Double(t), v > 0, v.isFinite else { return nil }
+        return v
+    }
+
+    public static func describe(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds.rounded())
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172800 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+}

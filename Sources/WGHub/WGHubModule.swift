@@ -1,3 +1,0 @@
-import WGModel
-// Placeholder: the coordinator comes with issue 3.
-public enum WGHubModule {}

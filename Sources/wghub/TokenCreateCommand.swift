@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import WGHub
+
+struct TokenCreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create an enrollment token and print the `wgagent enroll` line to paste on the new machine.")
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Profile the enrolling machine applies (hub, site-gateway, roadwarrior).")
+    var profile: String?
+    @Option(help: "How long the token stays valid: 90s, 15m, 24h, 7d.")
+    var ttl: String = "24h"
+    @Option(help: "How many enrollments it allows.")
+    var uses: Int = 1
+    @Option(help: "The host it is meant for (a label shown in `token list`).")
+    var name: String?
+    @Option(help: "Hub URL for the printed line (default: the one `wghub serve` last announced).")
+    var hub: String?
+
+    func run() throws {
+        guard let seconds = Durations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
+        guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
+        let store = try HubStore.open(dataDirectory: data.data)
+        let (id, secret) = try store.createToken(kind: .enroll, name: name, profile: profile, ttl: seconds, maxUses: uses)
+        let url = try hub ?? store.meta("public_url") ?? "https://HUB:8443"
+        let pin = try Self.pin(store: store, dataDirectory: data.data)
+        let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(seconds))
+        print("token \(id): \(uses) use\(uses == 1 ? "" : "s"), expires \(expires)\(profile.map { ", profile \($0)" } ?? "")\(name.map { ", for \($0)" } ?? "")")
+        print(secret)
+        print("")
+        print("on the new machine:")
+        var line = "wgagent enroll --hub \(url) --token \(secret)"
+        if let profile { line += " --profile \(profile)" }
+        if let pin, !pin.isEmpty { line += " --pin \(pin)" } else if url.hasPrefix("http://") { line += " --allow-insecure-http" }
+        print("  " + line)
+    }
+
+    static func pin(store: HubStore, dataDirectory: String) throws -> String? {
+        let cert = (dataDirectory as NSString).appendingPathComponent(TLSIdentity.certificateFile)
+        if let stored = try store.meta("pin") { return stored }
+        if FileManager.default.fileExists(atPath: cert) { return try TLSIdentity.pin(certificatePath: cert) }
+        return nil
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import WGHub
+
+struct TokenListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
+
+    @OptionGroup var data: DataOptions
+    @Flag(help: "Also list admin tokens.")
+    var all = false
+
+    func run() throws {
+        let store = try HubStore.open(dataDirectory: data.data)
+        let now = Date()
+        let fmt = ISO8601DateFormatter()
+        let rows = try store.tokens().filter { all || $0.kind == .enroll }
+        print(["ID", "KIND", "STATE", "USES", "EXPIRES", "PROFILE", "NAME"].joined(separator: "\t"))
+        for t in rows {
+            print([
+                t.id, t.kind.rawValue, t.state(now: now), "\(t.uses)/\(t.maxUses.map(String.init) ?? "∞")",
+                t.expiresAt.map { fmt.string(from: $0) } ?? "never", t.profile ?? "-", t.name ?? "-",
+            ].joined(separator: "\t"))
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import WGHub
+
+struct TokenRevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token (enrollment or admin) by its ID.")
+
+    @OptionGroup var data: DataOptions
+    @Argument(help: "The token ID from `wghub token list`.")
+    var id: String
+
+    func run() throws {
+        let store = try HubStore.open(dataDirectory: data.data)
+        guard try store.revokeToken(id: id) else {
+            throw ValidationError("no token \(id): see `wghub token list --all`")
+        }
+        print("revoked \(id)")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import WGModel
+import XCTest
+
+@testable import WGHub
+
+/// The hub interface for real: wireguard-go in a network namespace this test creates (LAB.md), driven by
+/// `WGCommandControl` through `ip netns exec`. Documentation ranges only; everything is removed by PID / name.
+final class InterfaceSystemTests: XCTestCase {
+    func testHubInterfaceHoldsEnrolledPeersAndRoutes() async throws {
+        let tools = ["wg", "wireguard-go", "ip"].allSatisfy { which($0) != nil }
+        try requireEnvironment(getuid() == 0 && tools, "needs root, wg, wireguard-go and ip (scripts/install-deps.sh)")
+
+        let tag = "\(getpid() % 100000)"
+        let ns = "wghubt\(tag)"
+        let iface = "wgh\(tag)"  // unique: wireguard-go's socket in /run/wireguard is shared by all namespaces
+        let dir = try makeTempDir()
+        var wgGo: Child?
+        defer {
+            wgGo?.stop(grace: 3)
+            _ = try? runCommand(["ip", "netns", "del", ns], timeout: 20, check: false)
+            try? FileManager.default.removeItem(atPath: "/run/wireguard/\(iface).sock")
+        }
+        try runCommand(["ip", "netns", "add", ns])
+        try runCommand(["ip", "-n", ns, "link", "set", "lo", "up"])
+        // -f: foreground, so the test owns its PID.
+        wgGo = try Child([which("ip")!, "netns", "exec", ns, which("wireguard-go")!, "-f", iface])
+        let deadline = Date().addingTimeInterval(15)
+        while !FileManager.default.fileExists(atPath: "/run/wireguard/\(iface).sock") && Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/run/wireguard/\(iface).sock"), wgGo?.text ?? "")
+        let keyFile = dir + "/hub.key"
+        try WGKey.generatePrivate().base64.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        try runCommand(["ip", "netns", "exec", ns, "wg", "set", iface, "private-key", keyFile, "listen-port", "51820"])
+        try runCommand(["ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", iface])
+        try runCommand(["ip", "-n", ns, "link", "set", iface, "up"])
+
+        let control = WGCommandControl(interface: iface, prefix: ["ip", "netns", "exec", ns])
+        let store = try HubStore.open(dataDirectory: dir)
+        let hub = try Hub(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
+        let token = try store.createToken(kind: .enroll, ttl: 600, maxUses: 10).secret
+        let keyA = newPublicKey(), keyB = newPublicKey()
+        let a = try await hub.enroll(enrollBody(token: token, key: keyA, hostname: "site-a", lan: ["198.51.100.0/24"]), from: "203.0.113.10")
+        let b = try await hub.enroll(enrollBody(token: token, key: keyB, hostname: "site-b", lan: ["2001:db8:b::/48"]), from: "203.0.113.11")
+        XCTAssertEqual(a.address, "192.0.2.2/24")
+        XCTAssertEqual(a.hubPublicKey, try control.dump().publicKey.base64)
+
+        var dump = try WGDump.parse(try runCommand(["ip", "netns", "exec", ns, "wg", "show", iface, "dump"]).out)
+        var peers = Dictionary(uniqueKeysWithValues: dump.peers.map { ($0.publicKey.base64, Set($0.allowedIPs.map(\.description))) })
+        XCTAssertEqual(peers[keyA], ["192.0.2.2/32", "198.51.100.0/24"])
+        XCTAssertEqual(peers[keyB], ["192.0.2.3/32", "2001:db8:b::/48"])
+        let routes4 = try runCommand(["ip", "-n", ns, "-4", "route", "show", "dev", iface]).out
+        XCTAssertTrue(routes4.contains("198.51.100.0/24"), routes4)
+        let routes6 = try runCommand(["ip", "-n", ns, "-6", "route", "show", "dev", iface]).out
+        XCTAssertTrue(routes6.contains("2001:db8:b::/48"), routes6)
+
+        // Give peer A a live endpoint (a session stand-in); reconcile must leave it alone and drop a stray peer.
+        try runCommand(["ip", "netns", "exec", ns, "wg", "set", iface, "peer", keyA, "endpoint", "203.0.113.10:51820", "persistent-keepalive", "0"])
+        let stray = newPublicKey()
+        try runCommand(["ip", "netns", "exec", ns, "wg", "set", iface, "peer", stray, "allowed-ips", "192.0.2.250/32"])
+        let hub2 = try Hub(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
+        let rec = try await hub2.reconcile()
+        XCTAssertEqual(Set(rec.unchanged), [keyA, keyB])
+        XCTAssertEqual(rec.removed, [stray])
+        dump = try WGDump.parse(try runCommand(["ip", "netns", "exec", ns, "wg", "show", iface, "dump"]).out)
+        XCTAssertEqual(dump.peers.first { $0.publicKey.base64 == keyA }?.endpoint, "203.0.113.10:51820", "untouched peer keeps its endpoint")
+        XCTAssertNil(dump.peers.first { $0.publicKey.base64 == stray })
+
+        // Delete removes the peer and its route.
+        _ = try await hub2.deleteSite(id: a.siteID!)
+        dump = try WGDump.parse(try runCommand(["ip", "netns", "exec", ns, "wg", "show", iface, "dump"]).out)
+        peers = Dictionary(uniqueKeysWithValues: dump.peers.map { ($0.publicKey.base64, Set($0.allowedIPs.map(\.description))) })
+        XCTAssertNil(peers[keyA])
+        XCTAssertNotNil(peers[keyB])
+        XCTAssertFalse(try runCommand(["ip", "-n", ns, "-4", "route", "show", "dev", iface]).out.contains("198.51.100.0/24"))
+        _ = b
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import WGHub
-
-final class WGHubSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
