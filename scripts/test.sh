@@ -29,5 +29,5 @@ for t in tests/system/test_*.sh; do
   echo "-- $t"
   if bash "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$t"); fi
 done
-echo "system tests: $passed passed, $failed failed"
+echo "system: $passed passed, $failed failed"
 [ $failed -eq 0 ] || { printf 'failed: %s\n' "${failures[@]}" >&2; exit 1; }
