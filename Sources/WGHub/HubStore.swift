@@ -65,6 +65,7 @@ public struct EnrollOutcome: Sendable {
 public final class HubStore: Sendable {
     public let dbPool: DatabasePool
     public let path: String
+    let healthBatcher: WGHealthBatcher
 
     public init(path: String) throws {
         var config = Configuration()
@@ -75,6 +76,7 @@ public final class HubStore: Sendable {
         self.path = path
         // DatabasePool always uses WAL.
         dbPool = try DatabasePool(path: path, configuration: config)
+        healthBatcher = WGHealthBatcher(dbPool: dbPool)
         try Self.migrator.migrate(dbPool)
         for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
@@ -306,29 +308,8 @@ public final class HubStore: Sendable {
     public func recordHealth(
         siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, now: Date = Date()
     ) async throws -> Bool {
-        let t = now.timeIntervalSince1970
-        return try await dbPool.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO reports (site_id, seq, received_at, agent_time, body) VALUES (?, ?, ?, ?, ?)",
-                arguments: [siteID, report.seq, t, report.agentTime, body])
-            guard db.changesCount > 0 else { return false }
-            try db.execute(
-                sql: """
-                    UPDATE sites SET last_report_at = :t, observed_address = COALESCE(:obs, observed_address),
-                    last_report = CASE WHEN last_seq IS NULL OR last_seq <= :seq THEN :body ELSE last_report END,
-                    last_seq = CASE WHEN last_seq IS NULL OR last_seq < :seq THEN :seq ELSE last_seq END
-                    WHERE id = :id
-                    """,
-                arguments: ["seq": report.seq, "body": body, "id": siteID, "t": t, "obs": observedAddress])
-            // Bounded retention: drop everything older than the newest `retention` reports.
-            try db.execute(
-                sql: """
-                    DELETE FROM reports WHERE site_id = ? AND seq < (
-                        SELECT seq FROM reports WHERE site_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-                    """,
-                arguments: [siteID, siteID, max(retention, 1) - 1])
-            return true
-        }
+        try await healthBatcher.record(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
+                                       retention: retention, time: now.timeIntervalSince1970)
     }
 
     public func reportCount(siteID: Int64) throws -> Int {

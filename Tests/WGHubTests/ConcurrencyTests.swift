@@ -31,6 +31,43 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(try t.store.tokens().first?.uses, 100)
     }
 
+    /// Health reports are group-committed: under a burst, each report is still stored exactly once per
+    /// (site, seq), duplicates inside the same batch are answered as duplicates, and retention holds.
+    func testConcurrentHealthReportsAreStoredOnceEach() async throws {
+        let t = try TestHub { $0.retention = 30 }
+        let token = try t.token(uses: 10)
+        var sites: [(Int64, String)] = []
+        for i in 0..<10 {
+            let e = try await t.hub.enroll(enrollBody(token: token, hostname: "s\(i)"), from: "203.0.113.\(i + 10)")
+            sites.append((e.siteID!, e.credential))
+        }
+        // 10 sites × 25 sequence numbers, every report sent twice, all at once.
+        let answers = try await withThrowingTaskGroup(of: (Int64, Int64, Bool).self) { group in
+            for (id, _) in sites {
+                for seq in 1...25 {
+                    for _ in 0..<2 {
+                        group.addTask {
+                            let stored = try await t.store.recordHealth(
+                                siteID: id, report: healthReport(Int64(seq)), body: "{\"seq\":\(seq)}", observedAddress: nil, retention: 30)
+                            return (id, Int64(seq), stored)
+                        }
+                    }
+                }
+            }
+            var all: [(Int64, Int64, Bool)] = []
+            for try await a in group { all.append(a) }
+            return all
+        }
+        XCTAssertEqual(answers.count, 500)
+        for (id, _) in sites {
+            let mine = answers.filter { $0.0 == id }
+            XCTAssertEqual(mine.filter(\.2).count, 25, "each seq stored exactly once for site \(id)")
+            XCTAssertEqual(Set(mine.filter(\.2).map(\.1)), Set(1...25))
+            XCTAssertEqual(try t.store.reportSeqs(siteID: id), Array(1...25))
+            await AssertEqual(try await t.store.site(id: id)?.lastSeq, 25)
+        }
+    }
+
     func testOneUseTokenIsUsedOnceUnderRace() async throws {
         let t = try TestHub { $0.enrollFailureLimit = 1000 }
         let token = try t.token(uses: 1)

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import WGModel
+
+/// Group commit for health reports: reports that arrive while a write is under way wait for the next one and
+/// then go in together, one transaction for all of them. Each caller still gets its own answer (stored or
+/// duplicate) and returns only after its report is committed, so an acknowledged report survives `kill -9`.
+/// Under load this turns N transactions (and N hops onto GRDB's writer) into one.
+final class WGHealthBatcher: @unchecked Sendable {
+    struct Pending {
+        var siteID: Int64
+        var report: WGHealthReport
+        var body: String
+        var observedAddress: String?
+        var retention: Int
+        var time: Double
+        var done: CheckedContinuation<Bool, Error>
+    }
+
+    private let dbPool: DatabasePool
+    private let lock = NSLock()
+    private var queue: [Pending] = []
+    private var draining = false
+    /// Bounded transactions: a burst is split so one transaction never holds the writer for long.
+    static let maxBatch = 256
+
+    init(dbPool: DatabasePool) { self.dbPool = dbPool }
+
+    func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double) async throws -> Bool {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, Error>) in
+            let start: Bool = lock.withLock {
+                queue.append(Pending(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
+                                     retention: retention, time: time, done: done))
+                if draining { return false }
+                draining = true
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch: [Pending] = lock.withLock {
+                let n = min(queue.count, Self.maxBatch)
+                let b = Array(queue.prefix(n))
+                queue.removeFirst(n)
+                if b.isEmpty { draining = false }
+                return b
+            }
+            if batch.isEmpty { return }
+            do {
+                let results = try await dbPool.write { db in try batch.map { try Self.write($0, db) } }
+                for (p, stored) in zip(batch, results) { p.done.resume(returning: stored) }
+            } catch {
+                // One bad report must not fail the others: fall back to one transaction each.
+                for p in batch {
+                    do { p.done.resume(returning: try await dbPool.write { db in try Self.write(p, db) }) } catch { p.done.resume(throwing: error) }
+                }
+            }
+        }
+    }
+
+    /// One report: stored once per (site, seq); the site's latest report updated; retention applied.
+    static func write(_ p: Pending, _ db: Database) throws -> Bool {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO reports (site_id, seq, received_at, agent_time, body) VALUES (?, ?, ?, ?, ?)",
+            arguments: [p.siteID, p.report.seq, p.time, p.report.agentTime, p.body])
+        guard db.changesCount > 0 else { return false }
+        try db.execute(
+            sql: """
+                UPDATE sites SET last_report_at = :t, observed_address = COALESCE(:obs, observed_address),
+                last_report = CASE WHEN last_seq IS NULL OR last_seq <= :seq THEN :body ELSE last_report END,
+                last_seq = CASE WHEN last_seq IS NULL OR last_seq < :seq THEN :seq ELSE last_seq END
+                WHERE id = :id
+                """,
+            arguments: ["seq": p.report.seq, "body": p.body, "id": p.siteID, "t": p.time, "obs": p.observedAddress])
+        // Bounded retention: drop everything older than the newest `retention` reports.
+        try db.execute(
+            sql: """
+                DELETE FROM reports WHERE site_id = ? AND seq < (
+                    SELECT seq FROM reports WHERE site_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+                """,
+            arguments: [p.siteID, p.siteID, max(p.retention, 1) - 1])
+        return true
+    }
+}
