@@ -79,7 +79,13 @@ let package = Package(
 
         .testTarget(name: "WGModelTests", dependencies: ["WGModel"]),
         .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel"]),
-        .testTarget(name: "WGAgentTests", dependencies: ["WGAgent", "WGModel"]),
+        .testTarget(
+            name: "WGAgentTests",
+            dependencies: [
+                "WGAgent", "WGModel", "WGProvision", "WGHub",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "WGHubTests",
             dependencies: [

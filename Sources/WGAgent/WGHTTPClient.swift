@@ -35,7 +35,7 @@ public enum WGHTTPClientError: Error, CustomStringConvertible, Equatable, Sendab
     public var description: String {
         switch self {
         case .insecureURL(let u):
-            return "refusing \(u): the hub URL must start with https:// (plain HTTP only with --allow-insecure-http, when the hub runs with --insecure-http)"
+            return "refusing \(u): the hub URL must start with https:// (plain HTTP only with --insecure, also spelled --allow-insecure-http, when the hub runs with --insecure-http)"
         case .invalidURL(let u):
             return "\"\(u)\" is not a hub URL: write it like https://hub.example.net:8443"
         case .invalidPin(let p):

@@ -2,7 +2,7 @@ import Foundation
 
 extension WGContext {
     /// The changes (none, a chmod, or a write with its diff) that make `path` hold `contents` with `permissions`.
-    func fileChanges(_ path: String, contents: String, permissions: UInt32, what: String,
+    public func fileChanges(_ path: String, contents: String, permissions: UInt32, what: String,
                      redact: (String) -> String = { $0 }) throws -> [WGChange] {
         let data = Data(contents.utf8)
         let current = try host.readFile(path)
@@ -20,7 +20,7 @@ extension WGContext {
     }
 
     /// A directory with exactly `permissions`.
-    func directoryChanges(_ path: String, permissions: UInt32) -> [WGChange] {
+    public func directoryChanges(_ path: String, permissions: UInt32) -> [WGChange] {
         guard let info = host.fileInfo(path) else {
             return [WGChange("create directory \(path) (\(WGMode.text(permissions)))", .makeDirectory(path: path, permissions: permissions))]
         }

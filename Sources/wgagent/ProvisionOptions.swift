@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WGAgent
 import WGProvision
 
 /// The options `apply` and `plan` share.
@@ -37,12 +38,9 @@ struct ProvisionOptions: ParsableArguments {
             }
             return (path, text)
         }
-        let variables = try WGVariables.resolve(profile: profile, varsFiles: files, vars: vars)
-        let spec = try WGSpec.build(profile: profile, variables: variables)
         let host = WGLocalHost(root: root)
         let facts = try WGFacts.gather(host)
-        let context = WGContext(host: host, facts: facts, spec: spec, files: source)
-        return WGApplier(context: context, resources: WGApplier.standardResources)
+        return try WGAgentApply.applier(host: host, facts: facts, files: source, profile: profile, varsFiles: files, values: vars)
     }
 
     func execute(dryRun: Bool) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import WGAgent
 import WGProvision
 
 /// Human and JSON output. Reports go to stdout; progress and errors to stderr.
@@ -44,6 +45,15 @@ enum WGOutput {
             print("not converged. done: \(done.joined(separator: ", ")); remaining: \(left.joined(separator: ", ")).")
             print("fix the error above and run the same command again: it continues where it stopped.")
         }
+    }
+
+    static func findings(_ findings: [WGFinding]) {
+        for f in findings {
+            print("  \(f.verdict.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(f.check.padding(toLength: 16, withPad: " ", startingAt: 0)) \(f.detail)")
+            if let fix = f.fix, f.verdict != .ok { print("           fix: \(fix)") }
+        }
+        let problems = findings.filter { $0.verdict == .problem }.count, warnings = findings.filter { $0.verdict == .warning }.count
+        print(problems + warnings == 0 ? "no problems found" : "\(problems) problem(s), \(warnings) warning(s)")
     }
 
     static func printJSON<T: Encodable>(_ value: T) {

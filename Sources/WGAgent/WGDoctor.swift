@@ -1,0 +1,64 @@
+import Foundation
+import WGModel
+import WGProvision
+
+/// Reads the machine (only through `WGHost`) and says what is wrong with the tunnel and how to fix it.
+/// Never changes anything.
+public struct WGDoctor {
+    public let host: WGHost
+    public let facts: WGFacts
+    public let enrollment: WGEnrollment?
+    public var interface: String
+    /// A handshake older than this is stale (WireGuard re-handshakes every 2 minutes while traffic flows).
+    public var staleAfter: Int64 = 180
+    public var now: () -> Date = Date.init
+
+    public init(host: WGHost, facts: WGFacts, enrollment: WGEnrollment?, interface: String? = nil) {
+        self.host = host
+        self.facts = facts
+        self.enrollment = enrollment
+        self.interface = interface ?? enrollment?.interface ?? "wg0"
+    }
+
+    /// Every check, in the order a person would look.
+    public func run() -> [WGFinding] {
+        let dump = readDump()
+        let conf = readConfig()
+        return [
+            forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump),
+            returnRoute(conf), keyModes(),
+        ]
+    }
+
+    // MARK: shared readings
+
+    /// `wg show IFACE dump`, or why it could not be read.
+    func readDump() -> Result<WGDump, WGHostError> {
+        do {
+            let r = try host.run(["wg", "show", interface, "dump"])
+            guard r.succeeded else {
+                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"))
+            }
+            return .success(try WGDump.parse(r.stdout))
+        } catch let e as WGHostError { return .failure(e) } catch { return .failure(WGHostError("\(error)")) }
+    }
+
+    func readConfig() -> WGQuickConfig? {
+        let path = "/etc/wireguard/\(interface).conf"
+        guard let text = try? host.readText(path) else { return nil }
+        return try? WGQuickConfig.parse(text, source: path)
+    }
+
+    /// The hub peer: the enrolled hub's key, else the first peer with an endpoint.
+    func hubPeer(_ dump: WGDump) -> WGDumpPeer? {
+        if let key = enrollment?.hubPublicKey { return dump.peers.first { $0.publicKey.base64 == key } }
+        return dump.peers.first { $0.endpoint != nil }
+    }
+
+    /// route or masquerade: what the enrollment asked for, else whether wg0.conf masquerades.
+    func lanAccess(_ conf: WGQuickConfig?) -> String {
+        if let v = enrollment?.vars.last(where: { $0.hasPrefix("lan_access=") }) { return String(v.dropFirst("lan_access=".count)) }
+        if let conf, conf.interface.postUp.contains(where: { $0.contains("MASQUERADE") }) { return "masquerade" }
+        return enrollment == nil ? "unknown" : "masquerade"
+    }
+}

@@ -1,0 +1,31 @@
+import WGModel
+
+/// Why enrollment stopped, with what to do about it. Transport and TLS refusals come as `WGHTTPClientError`.
+public enum WGEnrollError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The hub answered 401/403 to the token.
+    case tokenRefused(status: Int, reason: String, message: String, hub: String)
+    /// The hub refused the request for another reason (a field, the pool, the rate limit).
+    case hubRefused(status: Int, reason: String, message: String, hub: String)
+    /// The hub's answer holds a value this agent cannot use.
+    case badAnswer(field: String, value: String, detail: String)
+    /// `--var NAME=…` for a value only the hub decides.
+    case hubOwnedVariable(String)
+    /// The keys resource did not converge.
+    case keys(String)
+
+    public var description: String {
+        switch self {
+        case .tokenRefused(let status, let reason, let message, let hub):
+            return "the hub \(hub) refused the token (\(status) \(reason)): \(message). "
+                + "On the hub, create a new one (`wghub token create --profile site-gateway`) and run enroll again with it"
+        case .hubRefused(let status, let reason, let message, let hub):
+            return "the hub \(hub) refused the enrollment (\(status) \(reason)): \(message)"
+        case .badAnswer(let field, let value, let detail):
+            return "the hub's answer has \(field) \"\(value)\", which this agent cannot use (\(detail)): are agent and hub versions compatible?"
+        case .hubOwnedVariable(let name):
+            return "--var \(name)=… cannot be given to enroll: the hub decides \(name). Leave it out (other values such as lan_access, lan_subnets, hub_endpoint may be given)"
+        case .keys(let detail):
+            return "could not set up this machine's WireGuard key: \(detail)"
+        }
+    }
+}

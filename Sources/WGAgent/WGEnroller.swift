@@ -1,0 +1,170 @@
+import Foundation
+import WGModel
+import WGProvision
+
+/// What `wgagent enroll` was asked to do.
+public struct WGEnrollOptions: Sendable {
+    public var hubURL: String
+    public var token: String
+    public var pin: String?
+    public var caFile: String?
+    public var insecureHTTP: Bool
+    public var profile: WGProfile
+    /// Extra profile values (`--var k=v`), kept in the enrollment file for later runs.
+    public var vars: [String]
+    /// Ask the hub again even when this machine is already enrolled there with the same key.
+    public var reenroll: Bool
+
+    public init(hubURL: String, token: String, pin: String? = nil, caFile: String? = nil, insecureHTTP: Bool = false,
+                profile: WGProfile, vars: [String] = [], reenroll: Bool = false) {
+        self.hubURL = hubURL
+        self.token = token
+        self.pin = pin
+        self.caFile = caFile
+        self.insecureHTTP = insecureHTTP
+        self.profile = profile
+        self.vars = vars
+        self.reenroll = reenroll
+    }
+
+    /// Values the hub decides: giving them with --var is refused.
+    static let hubOwned = ["address", "hub_public_key"]
+}
+
+/// What enrollment did, for the account `wgagent enroll` prints.
+public struct WGEnrollResult: Sendable {
+    public var enrollment: WGEnrollment
+    /// false when the machine was already enrolled with this hub and key (the token was not used again).
+    public var contactedHub: Bool
+    /// The keys resource's outcome: created, adopted or kept.
+    public var keys: WGResourceOutcome
+    /// All profile values for the apply that follows: the hub's answer, then the extra --var values.
+    public var applyValues: [String]
+}
+
+/// Enrollment against the hub, touching the machine only through `WGHost`:
+/// key (generated once, reused after), POST /v1/enroll, the enrollment file.
+public final class WGEnroller {
+    public let host: WGHost
+    public let facts: WGFacts
+    public let files: WGFileSource
+    public var progress: (String) -> Void = { _ in }
+    public var now: () -> Date = Date.init
+
+    public init(host: WGHost, facts: WGFacts, files: WGFileSource = WGFileSource()) {
+        self.host = host
+        self.facts = facts
+        self.files = files
+    }
+
+    public func enroll(_ o: WGEnrollOptions) throws -> WGEnrollResult {
+        // Everything that can be refused without touching the machine is refused first.
+        for v in o.vars {
+            let name = String(v.prefix(while: { $0 != "=" }))
+            if WGEnrollOptions.hubOwned.contains(name) { throw WGEnrollError.hubOwnedVariable(name) }
+        }
+        let client = try WGHTTPClient(baseURL: o.hubURL, verification: .from(pin: o.pin, caFile: o.caFile),
+                                      allowInsecureHTTP: o.insecureHTTP, connectTimeout: 10, timeout: 30)
+
+        let keys = try convergeKeys(o.profile)
+        let iface = o.profile.interface
+        guard let key = try WGKeysResource.existingPrivateKey(host, interface: iface) else {
+            throw WGEnrollError.keys("\(WGKeysResource.privatePath(iface)) is missing after the keys step")
+        }
+        let publicKey = key.publicKey.base64
+        let hostname = WGMachineName.read(host)
+        let listenPort = Self.value("listen_port", in: o.vars).flatMap { Int($0) }
+            ?? o.profile.variable("listen_port")?.defaultValue.flatMap { Int($0) } ?? 51820
+
+        if let saved = try WGEnrollmentStore.load(host), !o.reenroll, saved.hubURL == client.baseURL,
+           saved.publicKey == publicKey, saved.interface == iface {
+            // Already enrolled here with this key: the hub keeps our address; the token may be used up by now.
+            progress("already enrolled with \(saved.hubURL) as site \(saved.siteID.map(String.init) ?? "?") (\(saved.address)); the token is not used again")
+            var e = saved
+            e.vars = Self.merge(saved.vars, o.vars)
+            e.profile = o.profile.name
+            if e != saved { try WGEnrollmentStore.save(e, host: host) }
+            return WGEnrollResult(enrollment: e, contactedHub: false, keys: keys, applyValues: Self.applyValues(e, profile: o.profile))
+        }
+
+        let lan: [String]
+        if o.profile.variable("lan_subnets") == nil {
+            lan = []
+        } else if let given = Self.value("lan_subnets", in: o.vars) {
+            lan = given.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } else {
+            lan = facts.egressSubnets
+        }
+        let request = WGEnrollRequest(
+            token: o.token, publicKey: publicKey, hostname: hostname, listenPort: listenPort,
+            os: "\(facts.os.id)-\(facts.os.versionID)", agentVersion: WGModelVersion.agentVersion, lanSubnets: lan)
+        progress("enrolling \(hostname) (\(publicKey)) with \(client.baseURL)")
+        let answer: WGEnrollResponse
+        do {
+            answer = try client.post("/v1/enroll", request)
+        } catch let e as WGHTTPClientError {
+            if case .hub(let status, let body, _) = e {
+                let reason = body?.error ?? "no reason given", message = body?.message ?? "the hub answered \(status)"
+                if status == 401 || status == 403 {
+                    throw WGEnrollError.tokenRefused(status: status, reason: reason, message: message, hub: client.baseURL)
+                }
+                throw WGEnrollError.hubRefused(status: status, reason: reason, message: message, hub: client.baseURL)
+            }
+            throw e
+        }
+        try Self.check(answer)
+        let e = WGEnrollment(
+            hubURL: client.baseURL, pin: o.pin, caFile: o.caFile, insecureHTTP: o.insecureHTTP, credential: answer.credential,
+            siteID: answer.siteID, hostname: hostname, profile: o.profile.name, interface: iface, publicKey: publicKey,
+            listenPort: listenPort, address: answer.address, hubPublicKey: answer.hubPublicKey, hubEndpoint: answer.hubEndpoint,
+            allowedIPs: answer.allowedIPs, keepalive: answer.keepalive, vars: o.vars, enrolledAt: Int64(now().timeIntervalSince1970))
+        try WGEnrollmentStore.save(e, host: host)
+        return WGEnrollResult(enrollment: e, contactedHub: true, keys: keys, applyValues: Self.applyValues(e, profile: o.profile))
+    }
+
+    /// The `keys` resource alone: /etc/wireguard 0700, the key generated once (or adopted) and kept.
+    func convergeKeys(_ profile: WGProfile) throws -> WGResourceOutcome {
+        let ctx = WGContext(host: host, facts: facts, spec: .interfaceOnly(profile: profile), files: files)
+        let applier = WGApplier(context: ctx, resources: [WGKeysResource()])
+        applier.progress = progress
+        let report = applier.run(dryRun: false)
+        guard let outcome = report.resources.first, outcome.status != .failed else {
+            throw WGEnrollError.keys(report.resources.first?.error ?? "no outcome")
+        }
+        return outcome
+    }
+
+    /// The answer must be usable before it is saved.
+    static func check(_ a: WGEnrollResponse) throws {
+        do { _ = try WGCIDR(a.address) } catch { throw WGEnrollError.badAnswer(field: "address", value: a.address, detail: "\(error)") }
+        do { _ = try WGKey(base64: a.hubPublicKey) } catch {
+            throw WGEnrollError.badAnswer(field: "hub_public_key", value: a.hubPublicKey, detail: "\(error)")
+        }
+        do { _ = try WGEndpoint(a.hubEndpoint) } catch {
+            throw WGEnrollError.badAnswer(field: "hub_endpoint", value: a.hubEndpoint, detail: "\(error)")
+        }
+        guard WGSecretText.isPlausible(a.credential) else {
+            throw WGEnrollError.badAnswer(field: "credential", value: "(\(a.credential.count) characters)", detail: "empty or not one line")
+        }
+    }
+
+    /// The hub's values the profile declares, then the extra values (which win, e.g. a hub_endpoint by another name).
+    public static func applyValues(_ e: WGEnrollment, profile: WGProfile) -> [String] {
+        let fromHub = e.hubValues.filter { v in profile.variable(String(v.prefix(while: { $0 != "=" }))) != nil }
+        return fromHub + e.vars
+    }
+
+    static func value(_ name: String, in vars: [String]) -> String? {
+        vars.last { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+
+    /// Earlier values, replaced by name by the new ones.
+    static func merge(_ old: [String], _ new: [String]) -> [String] {
+        let names = Set(new.map { String($0.prefix(while: { $0 != "=" })) })
+        return old.filter { !names.contains(String($0.prefix(while: { $0 != "=" }))) } + new
+    }
+}
+
+enum WGSecretText {
+    static func isPlausible(_ s: String) -> Bool { !s.isEmpty && s.count < 512 && !s.contains(where: { $0.isNewline || $0 == " " }) }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import WGModel
+import WGProvision
+
+/// Makes one health report from the machine: the interface's peers (`wg show IFACE dump`), forwarding, ufw state
+/// and routed policy, the service, and the doctor's findings (which include key file modes).
+public struct WGHealthCollector {
+    public let doctor: WGDoctor
+    var host: WGHost { doctor.host }
+
+    public init(doctor: WGDoctor) { self.doctor = doctor }
+
+    /// The report with this sequence number, and the findings it carries.
+    public func collect(seq: Int64) -> (WGHealthReport, [WGFinding]) {
+        let iface = doctor.interface
+        let findings = doctor.run()
+        var report = WGHealthReport(seq: seq, agentTime: Int64(doctor.now().timeIntervalSince1970), interface: iface)
+        if case .success(let dump) = doctor.readDump() {
+            report.listenPort = dump.listenPort.map(Int.init)
+            report.peers = dump.peers.map {
+                WGHealthPeer(publicKey: $0.publicKey.base64, endpoint: $0.endpoint, latestHandshake: $0.latestHandshake,
+                             receiveBytes: Int64(clamping: $0.receiveBytes), transmitBytes: Int64(clamping: $0.transmitBytes))
+            }
+        }
+        if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            report.forwarding = v == "1"
+        }
+        report.firewall = firewallState()
+        let service = doctor.facts.initSystem.wireguardService(iface)
+        if let r = try? host.run(doctor.facts.initSystem.isActiveArgv(service)) {
+            report.service = r.succeeded ? "active" : "inactive"
+        }
+        report.checks = findings.map(\.healthCheck)
+        return (report, findings)
+    }
+
+    /// "absent", "inactive", or "active, routed deny".
+    func firewallState() -> String {
+        guard host.hasCommand("ufw") else { return "absent" }
+        guard (try? host.run(["ufw", "status"]))?.stdout.contains("Status: active") == true else { return "inactive" }
+        return "active, routed " + WGDoctor.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
+    }
+}

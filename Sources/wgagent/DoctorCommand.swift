@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import WGAgent
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check forwarding, firewall, NAT, service, handshake, the hub's DNS name, return routes and key modes; say how to fix each.",
+        discussion: "Changes nothing. Exit 0 when nothing is a problem, 1 otherwise."
+    )
+
+    @Flag(help: "One JSON array of findings: [{check, verdict, detail, fix}].")
+    var json = false
+    @Option(help: "The WireGuard interface (default: the enrolled one, else wg0).")
+    var interface: String?
+
+    func run() throws {
+        let ctx = try AgentContext.load(requireEnrollment: false)
+        let findings = ctx.doctor(interface: interface).run()
+        if json {
+            WGOutput.printJSON(findings)
+        } else {
+            WGOutput.findings(findings)
+        }
+        if findings.contains(where: { $0.verdict == .problem }) { throw ExitCode(1) }
+    }
+}
