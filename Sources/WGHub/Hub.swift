@@ -73,6 +73,7 @@ public final class Hub: Sendable {
     ) throws {
         self.config = config
         self.store = store
+        store.healthBatcher.maxBatch = config.healthBatch
         self.sync = InterfaceSync(control: control, pool: config.pool)
         self.metrics = HubMetrics()
         self.limiter = FailureRateLimiter(limit: config.enrollFailureLimit, window: config.enrollFailureWindow)
@@ -105,7 +106,17 @@ public final class Hub: Sendable {
         if limiter.isLimited(source) { throw HubError.rateLimited }
         do {
             guard !raw.token.isEmpty else { throw HubError.tokenMissing }
-            let request = try Validation.enroll(raw, pool: config.pool)
+            var request = try Validation.enroll(raw, pool: config.pool)
+            // A LAN that holds the address this request came from is how the hub reaches the site: routing it
+            // into the tunnel would cut the hub off from the site (and lose this very answer). Not routed.
+            if let client, let from = try? WGIPAddress(client) {
+                let onPath = request.lanSubnets.filter { (try? WGCIDR($0))?.contains(from) == true }
+                if !onPath.isEmpty {
+                    logger.warning("LAN subnet not routed: the hub reaches the site through it", metadata: [
+                        "subnets": "\(onPath.joined(separator: ","))", "from": "\(client)"])
+                    request.lanSubnets.removeAll { onPath.contains($0) }
+                }
+            }
             let sync = self.sync
             let outcome = try await store.enroll(
                 tokenSecret: request.token, request: request, observedAddress: client, pool: config.pool,

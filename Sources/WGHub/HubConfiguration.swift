@@ -55,13 +55,15 @@ public struct HubConfiguration: Sendable {
     public var enrollFailureWindow: TimeInterval
     /// `GET /` and `/metrics` without the admin token (e.g. when listening on a tunnel address only).
     public var openDashboard: Bool
+    /// Most health reports committed in one transaction (group commit); 1 = one transaction per report.
+    public var healthBatch: Int
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,
         pool: AddressPool, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, insecureHTTP: Bool = false,
         publicURL: String? = nil, keepalive: Int = 25, thresholds: StatusThresholds = .init(), retention: Int = 100,
         maxBodyBytes: Int = 64 * 1024, enrollFailureLimit: Int = 10, enrollFailureWindow: TimeInterval = 300,
-        openDashboard: Bool = false
+        openDashboard: Bool = false, healthBatch: Int = 256
     ) {
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -79,6 +81,7 @@ public struct HubConfiguration: Sendable {
         self.enrollFailureLimit = enrollFailureLimit
         self.enrollFailureWindow = enrollFailureWindow
         self.openDashboard = openDashboard
+        self.healthBatch = max(1, healthBatch)
     }
 
     /// The host names the self-signed certificate should carry.

@@ -22,7 +22,11 @@ final class WGHealthBatcher: @unchecked Sendable {
     private var queue: [Pending] = []
     private var draining = false
     /// Bounded transactions: a burst is split so one transaction never holds the writer for long.
-    static let maxBatch = 256
+    var maxBatch: Int {
+        get { lock.withLock { limit } }
+        set { lock.withLock { limit = max(1, newValue) } }
+    }
+    private var limit = 256
 
     init(dbPool: DatabasePool) { self.dbPool = dbPool }
 
@@ -42,7 +46,7 @@ final class WGHealthBatcher: @unchecked Sendable {
     private func drain() async {
         while true {
             let batch: [Pending] = lock.withLock {
-                let n = min(queue.count, Self.maxBatch)
+                let n = min(queue.count, limit)
                 let b = Array(queue.prefix(n))
                 queue.removeFirst(n)
                 if b.isEmpty { draining = false }

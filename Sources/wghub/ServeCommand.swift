@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBody: Int = 64 * 1024
     @Option(help: "Failed enrollments per source address in 5 minutes before 429.")
     var enrollFailureLimit: Int = 10
+    @Option(help: "Most health reports committed in one transaction (1 = one transaction each; for comparisons).")
+    var healthBatch: Int = 256
     @Flag(help: "Serve / and /metrics without the admin token.")
     var openDashboard = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
@@ -66,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
             listenHost: host, listenPort: port, dataDirectory: data.data, endpoint: endpoint, pool: addressPool,
             tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, insecureHTTP: insecureHTTP, publicURL: publicURL,
             keepalive: keepalive, thresholds: .init(staleAfter: stale, offlineAfter: offline), retention: retention,
-            maxBodyBytes: maxBody, enrollFailureLimit: enrollFailureLimit, openDashboard: openDashboard)
+            maxBodyBytes: maxBody, enrollFailureLimit: enrollFailureLimit, openDashboard: openDashboard,
+            healthBatch: healthBatch)
 
         let control: any WireGuardControl
         if noInterface {

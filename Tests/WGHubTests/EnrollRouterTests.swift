@@ -36,6 +36,18 @@ final class EnrollRouterTests: XCTestCase {
         XCTAssertEqual(t.hub.metrics.value("wghub_enrollments_total"), 1)
     }
 
+    /// A site whose LAN holds the address it enrolled from (the hub reaches it over that LAN) keeps that LAN
+    /// out of the tunnel: routing it through wg0 would cut the hub off from the site.
+    func testLANHoldingTheSourceAddressIsNotRouted() async throws {
+        let t = try TestHub()
+        let token = try t.token()
+        let e = try await t.hub.enroll(enrollBody(token: token, lan: ["198.51.100.0/24", "203.0.113.0/24"]), from: "198.51.100.2")
+        XCTAssertEqual(t.wg.routes, ["203.0.113.0/24"])
+        let site = try await t.store.site(id: e.siteID!)
+        XCTAssertEqual(site?.lanSubnets, ["203.0.113.0/24"])
+        XCTAssertEqual(t.wg.peers.values.first, ["\(e.address.split(separator: "/")[0])/32", "203.0.113.0/24"])
+    }
+
     func testSameKeyKeepsAddressAndGetsNewCredential() async throws {
         let t = try TestHub()
         let token = try t.token(uses: 5)
