@@ -191,8 +191,9 @@ main() {
   local aips
   aips=$(en_hub_wg show "$EN_HUB_IF" allowed-ips 2>&1)
   lab_info "hub: allowed-ips: $aips"
-  lab_check "hub: the site's allowed-ips begin with the address it was given ($EN_SITE_ADDR/32)" \
-    grep -qE "^$EN_SITE_PUB[[:space:]]+$EN_SITE_ADDR/32( |\$)" <<<"$aips"
+  # Compared as fields, not as a regex: a base64 key holds '+' and '/'.
+  lab_check "hub: the site's allowed-ips hold the address it was given ($EN_SITE_ADDR/32)" \
+    awk -v k="$EN_SITE_PUB" -v a="$EN_SITE_ADDR/32" '$1 == k { for (i = 2; i <= NF; i++) if ($i == a) f = 1 } END { exit !f }' <<<"$aips"
   local hs=0
   for ((i = 0; i < 30; i++)); do
     hs=$(en_hub_wg show "$EN_HUB_IF" latest-handshakes 2>/dev/null | awk -v k="$EN_SITE_PUB" '$1 == k {print $2}')
