@@ -31,6 +31,8 @@ public struct WGHealthCollector {
             report.service = r.succeeded ? "active" : "inactive"
         }
         report.checks = findings.map(\.healthCheck)
+        // The last `wgagent check-port`, when one ran.
+        if let port = WGPortCheckStore.load(host) { report.checks.append(port.healthCheck) }
         return (report, findings)
     }
 

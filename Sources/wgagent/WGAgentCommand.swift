@@ -7,6 +7,6 @@ struct WGAgentCommand: ParsableCommand {
         commandName: "wgagent",
         abstract: "Turns a fresh Alpine or Debian VM into a monitored WireGuard appliance.",
         version: WGModelVersion.agentVersion,
-        subcommands: [ApplyCommand.self, PlanCommand.self, EnrollCommand.self, ReportCommand.self, StatusCommand.self, DoctorCommand.self, ProfilesCommand.self, KeygenCommand.self, PubkeyCommand.self]
+        subcommands: [ApplyCommand.self, PlanCommand.self, EnrollCommand.self, ReportCommand.self, CheckPortCommand.self, StatusCommand.self, DoctorCommand.self, ProfilesCommand.self, KeygenCommand.self, PubkeyCommand.self]
     )
 }
