@@ -238,17 +238,19 @@ public struct WGHTTPClient: Sendable {
         guard rc == CURLE_OK else {
             throw WGHTTPClientError.transport(url: url, code: Int(rc.rawValue), detail: String(cString: curl_easy_strerror(rc)))
         }
+        let started = Date()
         let result = withExtendedLifetime(sink) { curl_easy_perform(h) }
         guard result == CURLE_OK else {
             let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(result))
-            throw map(result, url: url, detail: detail)
+            // Say how long it really waited (a connect timeout ends before the total one).
+            throw map(result, url: url, detail: detail, waited: Date().timeIntervalSince(started))
         }
         var status = 0
         _ = wg_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         return WGHTTPResponse(status: status, body: sink.data)
     }
 
-    func map(_ code: CURLcode, url: String, detail: String) -> WGHTTPClientError {
+    func map(_ code: CURLcode, url: String, detail: String, waited: Double? = nil) -> WGHTTPClientError {
         switch code {
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             if case .pin(let p) = verification { return .pinMismatch(url: url, pin: p) }
@@ -261,7 +263,7 @@ public struct WGHTTPClient: Sendable {
             return .transport(url: url, code: Int(code.rawValue), detail: detail)
         case CURLE_COULDNT_RESOLVE_HOST: return .couldNotResolve(url: url)
         case CURLE_COULDNT_CONNECT: return .couldNotConnect(url: url, detail: detail)
-        case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, seconds: timeout)
+        case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: url, seconds: ((waited ?? timeout) * 10).rounded() / 10)
         case CURLE_SSL_CONNECT_ERROR: return .tlsHandshake(url: url, detail: detail)
         case CURLE_UNSUPPORTED_PROTOCOL: return .insecureURL(url)
         default: return .transport(url: url, code: Int(code.rawValue), detail: detail)
@@ -273,4 +275,14 @@ public struct WGHTTPClient: Sendable {
 final class ResponseSink {
     static let limit = 4 << 20
     var data = Data()
+}
+
+extension WGHTTPClientError {
+    /// The hub could not be reached at all (name, route, timeout): worth retrying later, unlike a refusal.
+    public var isUnreachable: Bool {
+        switch self {
+        case .couldNotResolve, .couldNotConnect, .timedOut, .transport: return true
+        default: return false
+        }
+    }
 }
