@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# System test: `wgagent doctor --json` on a real site-gateway VM (systemd-nspawn, systemd as PID 1) with a real
+# tunnel to a hub peer namespace (the topology of tests/system/apply_common.sh). Healthy first: no finding is a
+# problem. Then one thing is broken at a time; the matching finding must be a problem that names a fix; the
+# break is repaired (`wgagent apply` or by hand) and the doctor must be clean again before the next one:
+#   1 forwarding off          2 ufw route rule deleted      3 NAT rules naming eth9 (live table, then wg0.conf)
+#   4 missing handshake (the hub forgets the site, the site's tunnel restarts; "stale" is 180 s: not waited for)
+#   5 hub endpoint by name, /etc/hosts moves the name (observed only, see below)
+#   6 route mode (observed only)
+# Needs root; env as in apply_common.sh (WGAGENT_BIN, APPLY_TIMEOUT, WGLAB_KEEP) plus DOCTOR_TIMEOUT (s, default 60).
+set -uo pipefail
+# shellcheck source=apply_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apply_common.sh"
+
+DOCTOR_TIMEOUT=${DOCTOR_TIMEOUT:-60}
+DR_RC=0
+DR_JSON=""
+
+# dr_run LABEL — `wgagent doctor --json` in the VM; DR_JSON: the findings array (file), DR_RC: exit status.
+dr_run() {
+  local base="$LAB_DIR/doctor-$1"
+  DR_RC=0
+  lab_vm_exec "$AP_VM" timeout "$DOCTOR_TIMEOUT" /usr/local/bin/wgagent doctor --json >"$base.out" 2>"$base.err" || DR_RC=$?
+  DR_JSON="$base.json"
+  rm -f "$DR_JSON"
+  python3 - "$base.out" "$DR_JSON" 2>"$base.jsonerr" <<'EOF' || true
+import json, sys
+s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+i = s.find("[")
+if i < 0:
+    sys.exit("no JSON array in output")
+obj, _ = json.JSONDecoder().raw_decode(s[i:])
+if not isinstance(obj, list) or not all(isinstance(f, dict) and {"check", "verdict", "detail"} <= f.keys() for f in obj):
+    sys.exit("not an array of {check, verdict, detail, fix}")
+json.dump(obj, open(sys.argv[2], "w"))
+EOF
+  if [ ! -s "$DR_JSON" ]; then
+    lab_info "doctor ($1): exit $DR_RC, no findings JSON ($(cat "$base.jsonerr" 2>/dev/null | tail -n 1))"
+    tail -n 10 "$base.err" | sed 's/^/          | /' >&2
+    return 0
+  fi
+  lab_info "doctor ($1): exit $DR_RC: $(jq -r '[.[] | "\(.check)=\(.verdict)"] | join(" ")' "$DR_JSON")"
+}
+
+dr_jq() { [ -s "$DR_JSON" ] && jq -r "$@" "$DR_JSON" 2>/dev/null; }
+
+# The failing findings (problem or warning), comma-separated.
+dr_failing() { dr_jq '[.[] | select(.verdict == "problem" or .verdict == "warning") | .check] | join(",")'; }
+
+# dr_clean LABEL — run the doctor, expect exit 0 and no failing finding.
+dr_clean() {
+  dr_run "$1"
+  lab_check "doctor ($1): JSON array of findings with all eight checks" \
+    test "$(dr_jq '[.[].check] | sort | join(",")')" = "endpoint-dns,firewall-routed,forwarding,handshake,key-modes,nat-egress,return-route,service"
+  ap_expect "doctor ($1): exit status" 0 "$DR_RC"
+  ap_expect "doctor ($1): failing findings" "" "$(dr_failing)"
+  dr_jq '.[] | select(.verdict != "ok") | "          \(.verdict) \(.check): \(.detail)"' || true
+}
+
+# dr_broken LABEL CHECK — run the doctor, expect exit 1, CHECK a problem with a fix, and nothing else failing.
+dr_broken() {
+  local label=$1 check=$2
+  dr_run "$label"
+  ap_expect "doctor ($label): exit status" 1 "$DR_RC"
+  ap_expect "doctor ($label): $check verdict" problem "$(dr_jq --arg c "$check" '.[] | select(.check == $c) | .verdict')"
+  local fix; fix=$(dr_jq --arg c "$check" '.[] | select(.check == $c) | .fix // ""')
+  lab_check "doctor ($label): $check names a fix" test -n "$fix"
+  ap_expect "doctor ($label): the only failing finding" "$check" "$(dr_failing)"
+  lab_info "$check: $(dr_jq --arg c "$check" '.[] | select(.check == $c) | .detail')"
+  lab_info "$check fix: $fix"
+}
+
+# Wait (bounded) until the VM's hub peer has a handshake at most 30 s old; traffic triggers one.
+dr_wait_handshake() {
+  local i hs now
+  for ((i = 0; i < 30; i++)); do
+    hs=$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$AP_HUB_PUB" '$1 == k {print $2}')
+    now=$(lab_vm_exec "$AP_VM" date +%s 2>/dev/null)
+    if [ -n "$hs" ] && [ "$hs" != 0 ] && [ -n "$now" ] && [ $((now - hs)) -le 30 ]; then
+      lab_ok "$1: handshake with the hub ($((now - hs)) s ago)"; return 0
+    fi
+    lab_vm_exec "$AP_VM" timeout 3 ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1 || sleep 0.5
+  done
+  lab_bad "$1: no handshake with the hub within 30 tries (latest-handshake '${hs:-none}')"
+  return 1
+}
+
+dr_apply() {   # dr_apply LABEL [EXTRA ARGS…] — wgagent apply, must exit 0 with failed 0
+  local label=$1; shift
+  ap_run "$label" apply "$@"
+  ap_expect "$label: apply exits 0" 0 "$AP_RC"
+  ap_expect "$label: apply failed" 0 "$(ap_jq .failed)"
+}
+
+main() {
+  lab_require_root_and_tools wg wireguard-go jq python3 ping sha256sum
+  if [ ! -x "$WGAGENT_BIN" ]; then
+    echo "test_doctor_systemd: ERROR: no agent binary at $WGAGENT_BIN (WGAGENT_BIN); build it: scripts/build-release.sh" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  lab_init
+  AP_EXTRA_VARS=()
+  local i
+
+  lab_step "hub peer namespace: wireguard-go $AP_HUB_IF $AP_HUB_ADDR/24 listening on $AP_PORT"
+  lab_netns hub
+  lab_netns site
+  lab_link hub hubveth "$AP_HUB_LINK/24" site "$AP_UPLINK" "$AP_SITE_LINK/24"
+  lab_route site default via "$AP_HUB_LINK"
+  (umask 077; wg genkey >"$LAB_DIR/hub.key")
+  AP_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
+  lab_track_file "/run/wireguard/$AP_HUB_IF.sock"
+  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$AP_HUB_IF"
+  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$AP_HUB_IF.sock" ] && break; sleep 0.1; done
+  [ -S "/run/wireguard/$AP_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $AP_HUB_IF did not start"; }
+  ap_hub_wg set "$AP_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$AP_PORT" || lab_fail "wg set $AP_HUB_IF"
+  lab_addr hub "$AP_HUB_IF" "$AP_HUB_ADDR/24"
+  ip -n "$(lab_ns hub)" link set "$AP_HUB_IF" up || lab_fail "link up $AP_HUB_IF"
+
+  lab_step "boot the systemd VM, copy the agent in, apply site-gateway"
+  lab_vm_boot "$AP_VM" systemd site
+  lab_vm_copy "$AP_VM" "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy $WGAGENT_BIN into the VM"
+  dr_apply apply1
+  AP_SITE_PUB=$(lab_vm_exec "$AP_VM" cat /etc/wireguard/wg0.pub 2>/dev/null)
+  [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
+  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
+  if ! lab_vm_sh "$AP_VM" 'command -v ping >/dev/null'; then
+    lab_vm_exec "$AP_VM" timeout 120 apt-get install -y -q --no-install-recommends iputils-ping \
+      >"$LAB_DIR/apt-ping.log" 2>&1 || lab_bad "install iputils-ping offline in the VM"
+  fi
+  dr_wait_handshake "tunnel"
+
+  lab_step "healthy VM: the doctor finds nothing"
+  dr_clean healthy
+
+  lab_step "break 1: forwarding off (sysctl -w net.ipv4.ip_forward=0)"
+  lab_check "sysctl -w net.ipv4.ip_forward=0" lab_vm_exec "$AP_VM" sysctl -w net.ipv4.ip_forward=0
+  dr_broken forwarding-off forwarding
+  dr_apply repair1
+  ap_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
+  dr_wait_handshake "after repair 1"
+  dr_clean repaired1
+
+  lab_step "break 2: ufw route delete allow in on wg0 out on $AP_UPLINK"
+  lab_check "ufw route delete allow in on wg0 out on $AP_UPLINK" \
+    lab_vm_exec "$AP_VM" ufw route delete allow in on wg0 out on "$AP_UPLINK"
+  lab_check "the route rule is gone (ufw show added)" \
+    lab_vm_sh "$AP_VM" "! ufw show added | grep -q 'route allow in on wg0 out on $AP_UPLINK'"
+  dr_broken ufw-route-deleted firewall-routed
+  dr_apply repair2
+  lab_check "the route rule is back (ufw show added)" \
+    lab_vm_sh "$AP_VM" "ufw show added | grep -q 'route allow in on wg0 out on $AP_UPLINK'"
+  dr_wait_handshake "after repair 2"
+  dr_clean repaired2
+
+  lab_step "break 3a: a live MASQUERADE rule out of eth9 (not the egress $AP_UPLINK)"
+  local rule=(POSTROUTING -s "${AP_HUB_ADDR%.*}.0/24" -o eth9 -j MASQUERADE)
+  lab_check "iptables -t nat -A ${rule[*]}" lab_vm_exec "$AP_VM" iptables -t nat -A "${rule[@]}"
+  dr_broken nat-live-eth9 nat-egress
+  lab_check "repair by hand: iptables -t nat -D ${rule[*]}" lab_vm_exec "$AP_VM" iptables -t nat -D "${rule[@]}"
+  dr_clean repaired3a
+
+  lab_step "break 3b: wg0.conf's PostUp MASQUERADE names eth9"
+  lab_check "sed PostUp -o $AP_UPLINK -> -o eth9 in wg0.conf" lab_vm_sh "$AP_VM" \
+    "sed -i '/^PostUp.*MASQUERADE/s/-o $AP_UPLINK/-o eth9/' /etc/wireguard/wg0.conf && grep -q '^PostUp.*-o eth9' /etc/wireguard/wg0.conf"
+  dr_broken nat-conf-eth9 nat-egress
+  dr_apply repair3b
+  lab_check "wg0.conf names $AP_UPLINK again" lab_vm_sh "$AP_VM" \
+    "! grep -q 'eth9' /etc/wireguard/wg0.conf && grep -q '^PostUp.*MASQUERADE' /etc/wireguard/wg0.conf"
+  dr_wait_handshake "after repair 3b"
+  dr_clean repaired3b
+
+  lab_step "break 4: the hub forgets the site, the site's tunnel restarts: no handshake"
+  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" remove || lab_bad "wg set peer remove on the hub"
+  lab_check "systemctl restart wg-quick@wg0" lab_vm_exec "$AP_VM" timeout 60 systemctl restart wg-quick@wg0
+  lab_vm_exec "$AP_VM" timeout 3 ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1   # a handshake attempt, refused
+  ap_expect "VM: latest-handshake with the hub" 0 \
+    "$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$AP_HUB_PUB" '$1 == k {print $2}')"
+  dr_broken no-handshake handshake
+  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
+  dr_wait_handshake "after repair 4"
+  dr_clean repaired4
+
+  lab_step "5: hub endpoint by name (hub.lab.test in the VM's /etc/hosts), then the name moves"
+  lab_check "VM /etc/hosts: $AP_HUB_LINK hub.lab.test" \
+    lab_vm_sh "$AP_VM" "cp /etc/hosts /etc/hosts.dr-orig && echo '$AP_HUB_LINK hub.lab.test' >>/etc/hosts && getent ahosts hub.lab.test | grep -q '^$AP_HUB_LINK '"
+  AP_HUB_LINK=hub.lab.test dr_apply apply-by-name
+  lab_check "wg0.conf's Endpoint is hub.lab.test:$AP_PORT" \
+    lab_vm_sh "$AP_VM" "grep -qE '^Endpoint *= *hub.lab.test:$AP_PORT' /etc/wireguard/wg0.conf"
+  dr_wait_handshake "endpoint by name"
+  dr_clean by-name
+  lab_check "VM /etc/hosts: hub.lab.test now 198.51.100.77" \
+    lab_vm_sh "$AP_VM" "sed -i 's/^$AP_HUB_LINK hub.lab.test\$/198.51.100.77 hub.lab.test/' /etc/hosts && getent ahosts hub.lab.test | grep -q '^198.51.100.77 '"
+  dr_run name-moved
+  # Not asserted: without an enrollment the doctor takes the endpoint from `wg show dump`, which is always an
+  # address, so the name in wg0.conf is never resolved (see the report).
+  lab_info "NOT ASSERTED endpoint-dns after the move: $(dr_jq '.[] | select(.check == "endpoint-dns") | "\(.verdict): \(.detail) fix: \(.fix // "-")"')"
+  lab_check "VM /etc/hosts restored" lab_vm_sh "$AP_VM" "cp /etc/hosts.dr-orig /etc/hosts"
+
+  lab_step "6: route mode (lan_access=route)"
+  APPLY_LAN_ACCESS=route dr_apply apply-route
+  dr_wait_handshake "route mode"
+  dr_run route-mode
+  lab_info "NOT ASSERTED return-route: $(dr_jq '.[] | select(.check == "return-route") | "\(.verdict): \(.detail) fix: \(.fix // "-")"')"
+
+  lab_step "stop"
+  lab_vm_stop "$AP_VM"
+  lab_summary
+}
+
+main "$@"
