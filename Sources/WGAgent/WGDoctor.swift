@@ -25,7 +25,7 @@ public struct WGDoctor {
         let dump = readDump()
         let conf = readConfig()
         return [
-            forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump),
+            forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump, conf: conf),
             returnRoute(conf), keyModes(),
         ]
     }
@@ -59,6 +59,9 @@ public struct WGDoctor {
     func lanAccess(_ conf: WGQuickConfig?) -> String {
         if let v = enrollment?.vars.last(where: { $0.hasPrefix("lan_access=") }) { return String(v.dropFirst("lan_access=".count)) }
         if let conf, conf.interface.postUp.contains(where: { $0.contains("MASQUERADE") }) { return "masquerade" }
-        return enrollment == nil ? "unknown" : "masquerade"
+        if enrollment != nil { return "masquerade" }
+        // Written by `apply` without enrollment: no NAT and a peer that is not a full tunnel means route mode.
+        if let conf, conf.peers.contains(where: { $0.allowedIPs.allSatisfy { $0.prefixLength > 0 } }) { return "route" }
+        return conf == nil ? "unknown" : "none"
     }
 }

@@ -113,9 +113,11 @@ extension WGDoctor {
     }
 
     /// A hub endpoint given by name must still resolve to where the tunnel sends.
-    func endpointDNS(_ dump: Result<WGDump, WGHostError>) -> WGFinding {
+    func endpointDNS(_ dump: Result<WGDump, WGHostError>, conf: WGQuickConfig? = nil) -> WGFinding {
         let name = "endpoint-dns"
-        guard let text = enrollment?.hubEndpoint ?? (try? dump.get()).flatMap({ hubPeer($0)?.endpoint }),
+        // The name as configured (enrollment, then wg0.conf); the live dump only ever shows the resolved address.
+        let configured = enrollment?.hubEndpoint ?? conf?.peers.first(where: { $0.endpoint != nil })?.endpoint?.description
+        guard let text = configured ?? (try? dump.get()).flatMap({ hubPeer($0)?.endpoint }),
               let endpoint = try? WGEndpoint(text) else {
             return WGFinding(name, .unknown, "no hub endpoint known (not enrolled)")
         }
@@ -142,6 +144,7 @@ extension WGDoctor {
     func returnRoute(_ conf: WGQuickConfig?) -> WGFinding {
         let name = "return-route"
         let mode = lanAccess(conf)
+        if mode == "unknown" { return WGFinding(name, .unknown, "no \(interface).conf: cannot tell the LAN access mode") }
         guard mode == "route" else { return WGFinding(name, .ok, "lan_access \(mode): LAN hosts need no return route") }
         guard let tunnel = conf?.interface.addresses.first(where: { !$0.isIPv6 }) else {
             return WGFinding(name, .unknown, "no IPv4 tunnel address in \(interface).conf")

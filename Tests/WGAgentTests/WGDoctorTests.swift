@@ -145,6 +145,20 @@ final class WGDoctorTests: XCTestCase {
         XCTAssertEqual(try findings(healthy(), enrollment())["return-route"]?.verdict, .ok)
     }
 
+    /// A machine set up by `apply` alone (no enrollment): the hostname comes from wg0.conf, because the live
+    /// dump only shows the address it resolved; and no NAT with a LAN-sized peer means route mode.
+    func testApplyOnlyMachineReadsNameAndModeFromTheConfig() throws {
+        let host = healthy(masquerade: false, endpoint: "hub.example.net:51820")
+        host.respond(to: ["getent", "ahosts", "hub.example.net"], with: WGCommandResult(stdout: "203.0.113.77   STREAM hub.example.net\n"))
+        let dns = try XCTUnwrap(try findings(host, nil)["endpoint-dns"])
+        XCTAssertEqual(dns.verdict, .problem, dns.detail)
+        XCTAssertTrue(dns.detail.contains("203.0.113.77") && dns.detail.contains("sends to 203.0.113.1"), dns.detail)
+        host.addExecutable("ping", in: "/usr/bin")
+        host.respond(to: ["ping"], with: WGCommandResult(status: 1))
+        XCTAssertEqual(try findings(host, nil)["return-route"]?.verdict, .problem)
+        XCTAssertEqual(try findings(healthy(), nil)["return-route"]?.verdict, .ok, "masquerade in wg0.conf")
+    }
+
     func testKeyModes() throws {
         let host = healthy()
         try host.setPermissions("/etc/wireguard/wg0.key", 0o644)
