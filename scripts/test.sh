@@ -15,8 +15,8 @@ bash scripts/install-deps.sh
 
 echo "== unit tests (swift test)"
 swift build --build-tests
+# pipefail: a failing swift test fails the pipeline, and set -e ends the run here.
 swift test --skip-build 2>&1 | tee .build/unit-tests.log
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "unit tests failed" >&2; exit 1; }
 
 [ $unit_only -eq 1 ] && exit 0
 

@@ -129,7 +129,7 @@ public final class Hub: Sendable {
             ])
             return WGEnrollResponse(
                 address: config.pool.withPrefix(outcome.site.address), hubPublicKey: hubPublicKey,
-                hubEndpoint: config.endpoint, allowedIPs: [config.pool.description] + otherLANs(except: outcome.site.id),
+                hubEndpoint: config.endpoint, allowedIPs: [config.pool.description],
                 keepalive: config.keepalive, credential: outcome.credential, observedAddress: client, siteID: outcome.site.id)
         } catch let e as HubError {
             if [400, 401, 403].contains(e.status) { limiter.recordFailure(source) }
@@ -137,8 +137,6 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Agents route the pool through the tunnel; other sites' LANs stay a profile decision, so none here.
-    func otherLANs(except id: Int64) -> [String] { [] }
 
     // MARK: credentials
 

@@ -112,9 +112,11 @@ public final class WGApplier {
         return WGResourceOutcome(name: resource.name, status: .changed, reason: plan.reason, changes: done)
     }
 
+    /// What wgagent wrote before: read once per run, updated as files are written.
+    private lazy var state = WGState(host: context.host)
+
     func execute(_ change: WGChange) throws {
         let host = context.host
-        let state = WGState(host: host)
         switch change.action {
         case .run(let argv):
             try check(host.run(argv, input: nil, onLine: lineProgress), argv)

@@ -90,6 +90,26 @@ ap_expect() {   # ap_expect TEXT EXPECTED ACTUAL
 
 ap_hub_wg() { lab_ns_exec hub wg "$@"; }
 
+# ap_hub_peer — hub and site namespaces linked (site default via the hub), wireguard-go $AP_HUB_IF up in the
+# hub namespace with a fresh key ($AP_HUB_PUB) on $AP_PORT. Shared by the apply and doctor tests.
+ap_hub_peer() {
+  local i
+  lab_step "hub peer namespace: wireguard-go $AP_HUB_IF $AP_HUB_ADDR/24 listening on $AP_PORT"
+  lab_netns hub
+  lab_netns site
+  lab_link hub hubveth "$AP_HUB_LINK/24" site "$AP_UPLINK" "$AP_SITE_LINK/24"
+  lab_route site default via "$AP_HUB_LINK"
+  (umask 077; wg genkey >"$LAB_DIR/hub.key")
+  AP_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
+  lab_track_file "/run/wireguard/$AP_HUB_IF.sock"
+  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$AP_HUB_IF"
+  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$AP_HUB_IF.sock" ] && break; sleep 0.1; done
+  [ -S "/run/wireguard/$AP_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $AP_HUB_IF did not start"; }
+  ap_hub_wg set "$AP_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$AP_PORT" || lab_fail "wg set $AP_HUB_IF"
+  lab_addr hub "$AP_HUB_IF" "$AP_HUB_ADDR/24"
+  ip -n "$(lab_ns hub)" link set "$AP_HUB_IF" up || lab_fail "link up $AP_HUB_IF"
+}
+
 # ap_main KIND — the whole test for systemd|openrc.
 ap_main() {
   local kind=$1
@@ -102,22 +122,9 @@ ap_main() {
   fi
   lab_init
   AP_EXTRA_VARS=()
-
-  lab_step "hub peer namespace: wireguard-go $AP_HUB_IF $AP_HUB_ADDR/24 listening on $AP_PORT"
-  lab_netns hub
-  lab_netns site
-  lab_link hub hubveth "$AP_HUB_LINK/24" site "$AP_UPLINK" "$AP_SITE_LINK/24"
-  lab_route site default via "$AP_HUB_LINK"
-  (umask 077; wg genkey >"$LAB_DIR/hub.key")
-  AP_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
-  lab_track_file "/run/wireguard/$AP_HUB_IF.sock"
-  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$AP_HUB_IF"
   local i
-  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$AP_HUB_IF.sock" ] && break; sleep 0.1; done
-  [ -S "/run/wireguard/$AP_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $AP_HUB_IF did not start"; }
-  ap_hub_wg set "$AP_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$AP_PORT" || lab_fail "wg set $AP_HUB_IF"
-  lab_addr hub "$AP_HUB_IF" "$AP_HUB_ADDR/24"
-  ip -n "$(lab_ns hub)" link set "$AP_HUB_IF" up || lab_fail "link up $AP_HUB_IF"
+
+  ap_hub_peer
   lab_check "hub interface $AP_HUB_IF listens on $AP_PORT" \
     test "$(ap_hub_wg show "$AP_HUB_IF" listen-port)" = "$AP_PORT"
 

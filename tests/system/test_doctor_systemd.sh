@@ -103,20 +103,7 @@ main() {
   AP_EXTRA_VARS=()
   local i
 
-  lab_step "hub peer namespace: wireguard-go $AP_HUB_IF $AP_HUB_ADDR/24 listening on $AP_PORT"
-  lab_netns hub
-  lab_netns site
-  lab_link hub hubveth "$AP_HUB_LINK/24" site "$AP_UPLINK" "$AP_SITE_LINK/24"
-  lab_route site default via "$AP_HUB_LINK"
-  (umask 077; wg genkey >"$LAB_DIR/hub.key")
-  AP_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
-  lab_track_file "/run/wireguard/$AP_HUB_IF.sock"
-  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$AP_HUB_IF"
-  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$AP_HUB_IF.sock" ] && break; sleep 0.1; done
-  [ -S "/run/wireguard/$AP_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $AP_HUB_IF did not start"; }
-  ap_hub_wg set "$AP_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$AP_PORT" || lab_fail "wg set $AP_HUB_IF"
-  lab_addr hub "$AP_HUB_IF" "$AP_HUB_ADDR/24"
-  ip -n "$(lab_ns hub)" link set "$AP_HUB_IF" up || lab_fail "link up $AP_HUB_IF"
+  ap_hub_peer
 
   lab_step "boot the systemd VM, copy the agent in, apply site-gateway"
   lab_vm_boot "$AP_VM" systemd site
