@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The binaries that go onto VMs: release, Swift runtime linked in, libsodium static.
-# What remains shared: libc, libstdc++, libm, libcurl (every Debian/Alpine cloud image has them).
+#   wgagent  what remains shared: libc, libstdc++, libm, libcurl (every Debian/Alpine cloud image has them)
+#   wghub    what remains shared: libc, libstdc++, libm, libsqlite3 (the hub VM of the lab has libsqlite3-0)
+# Usage: scripts/build-release.sh [wgagent|wghub …]   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --product wgagent
-echo "built $(pwd)/.build/release/wgagent; shared libraries:"
-ldd .build/release/wgagent | awk '{print "  " $1}'
+products=("$@")
+[ ${#products[@]} -gt 0 ] || products=(wgagent wghub)
+for p in "${products[@]}"; do
+  swift build -c release --static-swift-stdlib --product "$p"
+  echo "built $(pwd)/.build/release/$p; shared libraries:"
+  ldd ".build/release/$p" | awk '{print "  " $1}'
+done

@@ -112,7 +112,7 @@ public struct WGPortChecker {
         // Posted only when the listener past the firewall saw it: anything else is closed for WireGuard.
         var hubVerdict: String?
         do {
-            let v: WGProbeVerdict = try client.post("/v1/probe/\(probe.probeID)/result", WGProbeResult(nonce: seen), bearer: credential)
+            let v: WGProbeVerdict = try client.post("/v1/probe/\(probe.probeID)/result", WGProbeResult(nonce: seen, verdict: verdict.rawValue), bearer: credential)
             hubVerdict = v.verdict
         } catch {
             causes.append("the result could not be posted to the hub: \(error)")
@@ -121,6 +121,20 @@ public struct WGPortChecker {
                                  watchedWith: listener.description + (link.map { " + " + $0.description } ?? ""),
                                  nonce: seen ?? linkSeen.nonce, hubVerdict: hubVerdict, causes: causes,
                                  checkedAt: Int64(now().timeIntervalSince1970))
+    }
+
+    /// check-port as the CLI, `enroll` and `apply` run it for an enrolled machine: the enrollment's hub and
+    /// credential, an AF_PACKET view and ufw facts where they can be had; the result is kept for the health report.
+    public static func runForEnrollment(host: WGHost, enrollment e: WGEnrollment, port: Int? = nil,
+                                        timeout: Double = 5) throws -> WGPortCheckResult {
+        let port = port ?? listenPort(host: host, enrollment: e, interface: e.interface)
+        var checker = WGPortChecker(client: try e.client(connectTimeout: 10, timeout: 20), credential: e.credential,
+                                    port: port, timeout: timeout)
+        checker.openLinkView = { try? WGRawProbeListener(port: $0, view: .link) }
+        checker.ufwAllows = { WGPortChecker.ufwAllows(host: host, port: $0) }
+        let result = try checker.run()
+        try? WGPortCheckStore.save(result, host: host)
+        return result
     }
 
     /// The listen port: ListenPort in IFACE.conf, else the enrollment's, else 51820.

@@ -7,9 +7,10 @@ public struct WGReporterServiceResource: WGResource {
     public let name = "reporter"
     public static let service = "wgagent-reporter"
     public var agentPath: String
-    public var interval: Int
+    /// nil: the profile's report_interval (60 s unless given).
+    public var interval: Int?
 
-    public init(agentPath: String = WGReporterServiceResource.runningAgent(), interval: Int = 60) {
+    public init(agentPath: String = WGReporterServiceResource.runningAgent(), interval: Int? = nil) {
         self.agentPath = agentPath
         self.interval = interval
     }
@@ -26,7 +27,7 @@ public struct WGReporterServiceResource: WGResource {
     func render(_ ctx: WGContext) throws -> String {
         let name = ctx.facts.initSystem.isSystemd ? "wgagent-reporter.service.mustache" : "openrc-wgagent-reporter.mustache"
         return try WGTemplates.render(try ctx.files.template(name),
-                                      ["agent": agentPath, "interval": "\(interval)", "interface": ctx.spec.interface])
+                                      ["agent": agentPath, "interval": "\(interval ?? ctx.spec.reportInterval)", "interface": ctx.spec.interface])
     }
 
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
@@ -53,7 +54,7 @@ public struct WGReporterServiceResource: WGResource {
                 changes.append(WGChange("restart \(Self.service): its unit changed", .run(initSystem.restartArgv(Self.service))))
             }
         }
-        if changes.isEmpty { return .ok("\(Self.service) enabled\(host.root == "/" ? " and running" : ""), every \(interval) s") }
+        if changes.isEmpty { return .ok("\(Self.service) enabled\(host.root == "/" ? " and running" : ""), every \(interval ?? ctx.spec.reportInterval) s") }
         return .change("the reporter is not " + (unitChanged ? "installed as wanted" : enabled ? "running" : "enabled"), changes)
     }
 }

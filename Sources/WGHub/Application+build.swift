@@ -34,7 +34,7 @@ public func buildRouter(hub: Hub) -> Router<HubRequestContext> {
         let site = try await hub.site(bearer: request.bearer)
         let (result, _) = try await JSON.decode(WGProbeResult.self, from: request, limit: limit)
         let id = context.parameters.get("id") ?? ""
-        return try JSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, site: site))
+        return try JSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, agentVerdict: result.verdict, site: site))
     }
 
     router.get("/v1/sites") { request, _ in

@@ -42,7 +42,8 @@ enum Dashboard {
             h += row("Handshake", ago(v.latestHandshake.flatMap { $0 > 0 ? Date(timeIntervalSince1970: Double($0)) : nil }, now: now))
             h += row("Traffic", v.receiveBytes.map { "↓ \(bytes($0)) ↑ \(bytes(v.transmitBytes ?? 0))" } ?? "—")
             h += row("Last report", ago(v.lastReportAt, now: now) + (v.lastSeq.map { " (#\($0))" } ?? ""))
-            let verdict = v.probeVerdict ?? "not checked"
+            let verdict = v.probeDetail ?? v.probeVerdict.map {
+                $0 == "open" ? "forwarded" : $0 == "closed" ? "closed: the probe did not arrive" : "\($0): a different nonce arrived" } ?? "not checked"
             h += "<dt>Port forward</dt><dd class=\"\(v.probeVerdict == "open" ? "good" : v.probeVerdict == nil ? "" : "bad")\">\(esc(verdict))\(v.probeAt.map { " · " + ago($0, now: now) } ?? "")</dd>\n"
             if v.failingChecks.isEmpty {
                 h += v.lastReportAt == nil ? "<dt>Checks</dt><dd>no report yet</dd>\n" : "<dt>Checks</dt><dd class=\"good\">all passing</dd>\n"

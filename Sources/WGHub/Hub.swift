@@ -19,6 +19,8 @@ public struct SiteView: Sendable, Codable, Equatable {
     public var lastSeq: Int64?
     public var status: SiteStatus
     public var probeVerdict: String?
+    /// The agent's words for the last probe (forwarded; not reaching the VM; …), when it sent them.
+    public var probeDetail: String?
     public var probeAt: Date?
     public var failingChecks: [String]
     public var os: String?
@@ -39,6 +41,7 @@ public struct SiteView: Sendable, Codable, Equatable {
         case lastReportAt = "last_report_at"
         case lastSeq = "last_seq"
         case probeVerdict = "probe_verdict"
+        case probeDetail = "probe_detail"
         case probeAt = "probe_at"
         case failingChecks = "failing_checks"
         case agentVersion = "agent_version"
@@ -158,7 +161,7 @@ public final class Hub: Sendable {
             siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention)
         metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
         for r in report.probeResults ?? [] {
-            if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, site: site) }
+            if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, site: site) }
         }
         let peer = await peers()[site.publicKey]
         let status = config.thresholds.status(latestHandshake: peer?.latestHandshake, lastReport: Date(), now: Date())
@@ -185,8 +188,11 @@ public final class Hub: Sendable {
         return WGProbeResponse(probeID: probeID, sentTo: Self.hostPort(target, request.port))
     }
 
-    public func completeProbe(id: String, nonce: String?, site: Site) async throws -> WGProbeVerdict {
-        let verdict = try await store.completeProbe(siteID: site.id, probeID: id, seenNonce: nonce)
+    public func completeProbe(id: String, nonce: String?, agentVerdict: String? = nil, site: Site) async throws -> WGProbeVerdict {
+        if let agentVerdict, !WGProbeResult.agentVerdicts.contains(agentVerdict) {
+            throw HubError(400, "invalid_verdict", "field \"verdict\": \"\(agentVerdict.prefix(60))\" is not one of: \(WGProbeResult.agentVerdicts.joined(separator: "; "))")
+        }
+        let verdict = try await store.completeProbe(siteID: site.id, probeID: id, seenNonce: nonce, agentVerdict: agentVerdict)
         metrics.count("wghub_probe_results_total")
         return WGProbeVerdict(probeID: id, verdict: verdict)
     }
@@ -243,7 +249,7 @@ public final class Hub: Sendable {
             observedAddress: s.observedAddress, endpoint: peer?.endpoint, latestHandshake: hs,
             receiveBytes: peer?.receiveBytes, transmitBytes: peer?.transmitBytes, lastReportAt: s.lastReportAt,
             lastSeq: s.lastSeq, status: config.thresholds.status(latestHandshake: hs, lastReport: s.lastReportAt, now: now),
-            probeVerdict: s.probeVerdict, probeAt: s.probeAt,
+            probeVerdict: s.probeVerdict, probeDetail: s.probeDetail, probeAt: s.probeAt,
             failingChecks: (last?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name },
             os: s.os, agentVersion: s.agentVersion, enrolledAt: s.enrolledAt,
             forwarding: last?.forwarding, firewall: last?.firewall, service: last?.service)

@@ -22,6 +22,7 @@ public struct Site: Sendable, Equatable {
     /// The newest report as stored (JSON); decoded only when someone looks (`lastReport`), not on every auth.
     public var lastReportJSON: String?
     public var probeVerdict: String?
+    public var probeDetail: String?
     public var probeAt: Date?
 }
 
@@ -135,6 +136,10 @@ public final class HubStore: Sendable {
                 );
                 CREATE INDEX probes_site ON probes(site_id, created_at);
                 """)
+        }
+        // v2: the agent's words for the last port-forward probe, for the dashboard.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE sites ADD COLUMN probe_detail TEXT")
         }
         return m
     }
@@ -337,7 +342,8 @@ public final class HubStore: Sendable {
     }
 
     /// Records what the agent saw for its probe and stores the verdict on the site. A probe is answered once.
-    public func completeProbe(siteID: Int64, probeID: String, seenNonce: String?, now: Date = Date()) async throws -> String {
+    public func completeProbe(siteID: Int64, probeID: String, seenNonce: String?, agentVerdict: String? = nil,
+                              now: Date = Date()) async throws -> String {
         try await dbPool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM probes WHERE id = ? AND site_id = ?", arguments: [probeID, siteID]) else {
                 throw HubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
@@ -354,7 +360,10 @@ public final class HubStore: Sendable {
             }
             let t = now.timeIntervalSince1970
             try db.execute(sql: "UPDATE probes SET verdict = ?, reported_at = ? WHERE id = ?", arguments: [verdict, t, probeID])
-            try db.execute(sql: "UPDATE sites SET probe_verdict = ?, probe_at = ? WHERE id = ?", arguments: [verdict, t, siteID])
+            // The agent's words only where they agree with what the hub can tell from the nonce.
+            let detail = verdict == "open" ? "forwarded" : verdict == "closed" && agentVerdict != "forwarded" ? agentVerdict : nil
+            try db.execute(sql: "UPDATE sites SET probe_verdict = ?, probe_detail = ?, probe_at = ? WHERE id = ?",
+                           arguments: [verdict, detail, t, siteID])
             return verdict
         }
     }
@@ -371,7 +380,7 @@ public final class HubStore: Sendable {
             lastReportAt: (row["last_report_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastSeq: row["last_seq"],
             lastReportJSON: row["last_report"],
-            probeVerdict: row["probe_verdict"],
+            probeVerdict: row["probe_verdict"], probeDetail: row["probe_detail"],
             probeAt: (row["probe_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

@@ -142,14 +142,21 @@ public struct WGProbeResult: Codable, Sendable, Equatable {
     public var probeID: String?
     /// The nonce read from the datagram, or nil when nothing arrived before the agent gave up.
     public var nonce: String?
+    /// The agent's verdict in words (forwarded; not reaching the VM; reaching the VM but dropped by its
+    /// firewall), shown on the dashboard. The hub's own verdict (open/closed/mismatch) comes from the nonce.
+    public var verdict: String?
 
-    public init(probeID: String? = nil, nonce: String?) {
+    /// The verdicts an agent may send.
+    public static let agentVerdicts = ["forwarded", "not reaching the VM", "reaching the VM but dropped by its firewall"]
+
+    public init(probeID: String? = nil, nonce: String?, verdict: String? = nil) {
         self.probeID = probeID
         self.nonce = nonce
+        self.verdict = verdict
     }
 
     enum CodingKeys: String, CodingKey {
-        case nonce
+        case nonce, verdict
         case probeID = "probe_id"
     }
 }

@@ -30,6 +30,7 @@ public struct WGFirewallResource: WGResource {
     static func wantedRules(_ ctx: WGContext) throws -> [String] {
         let spec = ctx.spec, wg = spec.interface
         var rules = ["allow \(ctx.facts.sshPort)/tcp"]
+        for port in spec.allowedTCPPorts where port != ctx.facts.sshPort { rules.append("allow \(port)/tcp") }
         if let port = spec.listenPort, spec.role != .roadwarrior { rules.append("allow \(port)/udp") }
         guard spec.forwarding else { return rules }
         let egress = ctx.facts.egressInterface

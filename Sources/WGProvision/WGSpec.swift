@@ -23,6 +23,12 @@ public struct WGSpec: Sendable {
     public var adminUser: String?
     public var adminSSHKey: String?
     public var guestAgent: String
+    /// TCP ports opened in the firewall besides SSH (the hub: wghub's API port).
+    public var allowedTCPPorts: [Int] = []
+    /// Seconds between health reports once enrolled (the reporter service's --interval).
+    public var reportInterval: Int = 60
+    /// A listen port means peers are expected to connect in: enroll and apply check the port forward once.
+    public var expectsInbound: Bool { listenPort != nil }
 
     public var hasIPv6: Bool { addresses.contains(where: \.isIPv6) || peers.contains { $0.allowedIPs.contains(where: \.isIPv6) } }
 
@@ -46,6 +52,13 @@ public struct WGSpec: Sendable {
             lanSubnets: variables["lan_subnets"].flatMap(cidrs) ?? [], masqueradeSources: [], firewall: profile.firewall,
             adminUser: profile.adminUser, adminSSHKey: sshKey, guestAgent: profile.guestAgent)
         if let extra = variables["address6"].flatMap(cidr) { spec.addresses.append(extra) }
+        if let interval = variables["report_interval"]?.number {
+            guard interval >= 1 else {
+                throw WGProfileError(source: "profile \(profile.source)", field: "report_interval",
+                                     message: "\(interval) is not a reporting interval: give at least 1 second (60 is the default)")
+            }
+            spec.reportInterval = interval
+        }
         if let dns = variables["dns"]?.text, !dns.isEmpty {
             spec.dns = dns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -54,6 +67,8 @@ public struct WGSpec: Sendable {
         case .hub:
             spec.forwarding = true
             if case .peers(let peers)? = variables["peers"] { spec.peers = peers }
+            // wghub beside the interface: sites enroll and report over HTTPS on this port.
+            if let api = variables["api_port"]?.number, api != 0 { spec.allowedTCPPorts.append(api) }
             // Road warriors with a full tunnel leave through the hub's uplink.
             if variables["nat"]?.text != "no" { spec.masqueradeSources = spec.addresses.map(\.network) }
         case .siteGateway:

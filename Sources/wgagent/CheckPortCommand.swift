@@ -34,16 +34,12 @@ struct CheckPortCommand: ParsableCommand {
         let port = self.port ?? WGPortChecker.listenPort(host: ctx.host, enrollment: e, interface: e.interface)
         let result: WGPortCheckResult
         do {
-            var checker = WGPortChecker(client: try e.client(connectTimeout: 10, timeout: 20), credential: e.credential, port: port, timeout: timeout)
-            checker.openLinkView = { try? WGRawProbeListener(port: $0, view: .link) }
-            checker.ufwAllows = { WGPortChecker.ufwAllows(host: ctx.host, port: $0) }
             if !json { WGOutput.progress("asking \(e.hubURL) for a probe to UDP \(port); watching for \(timeout) s") }
-            result = try checker.run()
+            result = try WGPortChecker.runForEnrollment(host: ctx.host, enrollment: e, port: port, timeout: timeout)
         } catch {
             WGOutput.error("\(error)")
             throw ExitCode(2)
         }
-        try? WGPortCheckStore.save(result, host: ctx.host)
         if json {
             WGOutput.printJSON(result)
         } else {

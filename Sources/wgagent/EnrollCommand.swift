@@ -98,13 +98,18 @@ struct EnrollCommand: ParsableCommand {
         guard report.converged else { throw ExitCode(1) }
 
         guard wait > 0 else {
+            PortCheckOnce.run(host: host, enrollment: e, spec: applier.context.spec)
             print("done: enrolled and converged (not waiting for a handshake: --wait 0)")
             return
         }
         print("  waiting   up to \(Int(wait)) s for the first handshake with the hub …")
-        switch WGHandshakeWait(host: host).wait(interface: e.interface, peer: e.hubPublicKey, timeout: wait) {
-        case .handshake(let after, let endpoint):
+        let outcome = WGHandshakeWait(host: host).wait(interface: e.interface, peer: e.hubPublicKey, timeout: wait)
+        if case .handshake(let after, let endpoint) = outcome {
             print("  tunnel    up: handshake with the hub after \(String(format: "%.1f", after)) s\(endpoint.map { " (\($0))" } ?? "")")
+        }
+        PortCheckOnce.run(host: host, enrollment: e, spec: applier.context.spec)
+        switch outcome {
+        case .handshake:
             print("done: \(e.hostname) is site \(e.siteID.map(String.init) ?? "?") of \(e.hubURL), tunnel address \(e.address)")
         case .none(let waited, let problem):
             print("  tunnel    no handshake with the hub within \(Int(waited)) s\(problem.map { ": \($0)" } ?? "")")

@@ -59,5 +59,12 @@ struct ProvisionOptions: ParsableArguments {
             WGOutput.summary(report)
         }
         if !report.converged { throw ExitCode(1) }
+        // Once after enrollment: a converged, enrolled machine whose profile expects inbound connections and
+        // that has no port-forward verdict yet (none saved in /var/lib/wgagent/port-check.json) gets one now.
+        let host = applier.context.host
+        if !dryRun, !json, host.root == "/", WGPortCheckStore.load(host) == nil,
+           let enrollment = try? WGEnrollmentStore.load(host) {
+            PortCheckOnce.run(host: host, enrollment: enrollment, spec: applier.context.spec)
+        }
     }
 }

@@ -38,7 +38,7 @@ final class DashboardBrowserTests: XCTestCase {
             let text = dom.replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
                 .replacingOccurrences(of: "\\s+", with: " ", options: .regularExpression)
             XCTAssertTrue(text.contains("3 sites: 1 offline, 1 stale, 1 online"), text)
-            for s in ["oslo-cabin", "lisbon-shop", "berlin-office", "net.ipv4.ip_forward is 0", "1 failing", "open", "203.0.113.20:51820", "50.0 MiB"] {
+            for s in ["oslo-cabin", "lisbon-shop", "berlin-office", "net.ipv4.ip_forward is 0", "1 failing", "forwarded", "203.0.113.20:51820", "50.0 MiB"] {
                 XCTAssertTrue(text.contains(s), "\(s) missing from: \(text)")
             }
             let order = ["oslo-cabin", "lisbon-shop", "berlin-office"].map { text.range(of: $0)!.lowerBound }

@@ -177,18 +177,29 @@ extension HealthProbeAdminTests {
             let ok = try await client.postJSON("/v1/probe/\(p.probeID)/result", WGProbeResult(nonce: nonce), bearer: e.credential)
             XCTAssertEqual(ok.status, .ok)
             XCTAssertEqual(try decodeJSON(WGProbeVerdict.self, ok.body), WGProbeVerdict(probeID: p.probeID, verdict: "open"))
+            // An agent verdict outside the known words is refused, naming the field; the probe stays open.
+            let badWords = try await client.postJSON("/v1/probe/\(second.probeID)/result", WGProbeResult(nonce: nil, verdict: "probably fine"), bearer: e.credential)
+            XCTAssertEqual(badWords.status, .badRequest)
+            XCTAssertTrue(String(buffer: badWords.body).contains("verdict"))
             let again = try await client.postJSON("/v1/probe/\(p.probeID)/result", WGProbeResult(nonce: nonce), bearer: e.credential)
             XCTAssertEqual(again.status, .conflict)
             await AssertEqual(try await client.postJSON("/v1/probe/prb_unknown/result", WGProbeResult(nonce: nil), bearer: e.credential).status, .notFound)
         }
         await AssertEqual(try await t.store.site(id: e.siteID!)?.probeVerdict, "open")
+        await AssertEqual(try await t.store.site(id: e.siteID!)?.probeDetail, "forwarded")
 
         // Reporting through the health report works too: nothing seen = closed.
         let p3 = try await t.hub.probe(WGProbeRequest(port: 51820), site: try await t.store.site(id: e.siteID!)!, from: nil)
         _ = try await t.hub.health(
-            WGHealthReport(seq: 1, agentTime: 0, interface: "wg0", probeResults: [WGProbeResult(probeID: p3.probeID, nonce: nil)]),
+            WGHealthReport(seq: 1, agentTime: 0, interface: "wg0", probeResults: [WGProbeResult(probeID: p3.probeID, nonce: nil, verdict: "not reaching the VM")]),
             body: "{}", site: try await t.store.site(id: e.siteID!)!, from: nil)
         await AssertEqual(try await t.store.site(id: e.siteID!)?.probeVerdict, "closed")
+        // The agent's words go to the dashboard, but never a "forwarded" the hub's nonce check contradicts.
+        await AssertEqual(try await t.store.site(id: e.siteID!)?.probeDetail, "not reaching the VM")
+        let p4 = try await t.hub.probe(WGProbeRequest(port: 51820), site: try await t.store.site(id: e.siteID!)!, from: nil)
+        _ = try await t.hub.completeProbe(id: p4.probeID, nonce: nil, agentVerdict: "forwarded", site: try await t.store.site(id: e.siteID!)!)
+        await AssertEqual(try await t.store.site(id: e.siteID!)?.probeVerdict, "closed")
+        await AssertEqual(try await t.store.site(id: e.siteID!)?.probeDetail, nil)
     }
 
     func testUDPProbeSenderUsesAnotherSourcePort() throws {

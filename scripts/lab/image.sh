@@ -12,7 +12,7 @@
 # removed. With --dir, the path printed is the image unpacked once into vm-<kind>-<hash>.root/ (a read-only
 # overlay lower dir for lab.sh's VMs: nothing may write into it). Progress goes to stderr, the path alone to stdout. A lock serializes parallel callers.
 #
-# Every kind has iproute2, ca-certificates, libcurl4 installed (a cloud image has them) and the packages the
+# Every kind has iproute2, ca-certificates, libcurl4, libsqlite3-0 installed (a cloud image has them; wghub needs SQLite) and the packages the
 # agent installs for real (DOWNLOAD_PKGS) only downloaded into /var/cache/apt/archives, with the apt lists
 # kept and APT::Keep-Downloaded-Packages on, so an isolated VM can `apt-get install` them offline.
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 
 CACHE=${WGLAB_CACHE:-/var/cache/wgagent-lab}
 SUITE=bookworm
-COMMON_PKGS=(iproute2 ca-certificates libcurl4)
+COMMON_PKGS=(iproute2 ca-certificates libcurl4 libsqlite3-0)
 SYSTEMD_PKGS=(systemd systemd-sysv dbus)
 OPENRC_PKGS=(sysvinit-core openrc)
 # What the agent installs for real inside the VM; only downloaded here. libsodium23 is cached too in case

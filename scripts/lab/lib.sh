@@ -23,13 +23,17 @@
 #   lab_ns_exec NAME CMD…                run CMD inside namespace NAME (ip netns exec)
 #   lab_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B   veth pair NS_A:IF_A <-> NS_B:IF_B, CIDR addresses, up
 #   lab_addr NS IF ADDR                  add one more (documentation) address to an interface
+#   lab_bridge NS BR ADDR                a bridge (a LAN switch) BR in NS with ADDR on it, up
+#   lab_bridge_port NS BR PORT NS_B IF_B ADDR_B   veth NS:PORT (a port of BR) <-> NS_B:IF_B with ADDR_B, up
 #   lab_route NS ARGS…                   ip -n NS route add ARGS…
 #   lab_bg LOG CMD…                      start CMD in the background (output to LOG), PID in $LAB_LAST_PID,
 #                                        killed by lab_cleanup
 #   lab_track_file PATH                  remove PATH in lab_cleanup (e.g. a wireguard-go socket)
 #   lab_vm_boot NAME KIND NETNS          root = overlay over the cached image KIND (systemd|openrc) (or an
 #                                        unpacked copy with WGLAB_NO_OVERLAY=1), boot it with systemd-nspawn
-#                                        in namespace NETNS, wait (≤ $LAB_BOOT_TIMEOUT s, default 60) until up
+#                                        in namespace NETNS, wait (≤ $LAB_BOOT_TIMEOUT s, default 60) until up;
+#                                        with LAB_VM_PREBOOT=FUNC set, FUNC NAME ROOTDIR runs before the boot
+#                                        (what an image builder or cloud-init seed would put on the disk)
 #   lab_vm_pid1 NAME                     print the VM's PID 1 (host PID)
 #   lab_vm_root NAME                     print the VM's root directory on the host
 #   lab_vm_exec NAME CMD ARGS…           run CMD inside the VM (all its namespaces), stdin passed through,
@@ -223,6 +227,23 @@ lab_link() {
     || lab_fail "addresses on $na:$ia / $nb:$ib"
 }
 
+lab_bridge() {
+  local ns; ns=$(lab_ns "$1")
+  _lab_doc_addr "$3" || lab_fail "lab_bridge $*"
+  ip -n "$ns" link add "$2" type bridge && ip -n "$ns" addr add "$3" dev "$2" && ip -n "$ns" link set "$2" up \
+    || lab_fail "bridge $ns:$2"
+}
+
+lab_bridge_port() {
+  local na nb; na=$(lab_ns "$1"); nb=$(lab_ns "$4")
+  local br=$2 port=$3 ib=$5 ab=$6
+  _lab_doc_addr "$ab" || lab_fail "lab_bridge_port $*"
+  ip link add "$port" netns "$na" type veth peer name "$ib" netns "$nb" || lab_fail "veth $na:$port <-> $nb:$ib"
+  ip -n "$na" link set "$port" master "$br" && ip -n "$na" link set "$port" up \
+    && ip -n "$nb" addr add "$ab" dev "$ib" && ip -n "$nb" link set "$ib" up \
+    || lab_fail "bridge port $na:$br/$port <-> $nb:$ib"
+}
+
 lab_route() {
   local ns; ns=$(lab_ns "$1"); shift
   local w
@@ -300,6 +321,9 @@ lab_vm_boot() {
     mount -t overlay "wglab-$LAB_ID-$name" -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$dir/root" \
       || lab_fail "overlay mount for VM $name (set WGLAB_NO_OVERLAY=1 to unpack a copy instead)"
     LAB_MOUNTS+=("$dir/root")
+  fi
+  if [ -n "${LAB_VM_PREBOOT:-}" ]; then
+    "$LAB_VM_PREBOOT" "$name" "$dir/root" || lab_fail "VM $name: $LAB_VM_PREBOOT (before boot) failed"
   fi
   LAB_VM_KIND[$name]=$kind
   LAB_VM_ROOTDIR[$name]="$dir/root"

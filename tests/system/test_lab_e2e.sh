@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# The lab, end to end (the README's main job, and a system test): a hub VM provisioned by
+# `wgagent apply --profile hub` running wghub beside its wg0, a home router doing NAT, a Debian/systemd
+# site VM behind it whose first boot runs the enroll line (as a cloud-init hook would), and a LAN host
+# behind the site. Then: tunnel, handshake, pings hub <-> site <-> LAN host, the site on the dashboard and in
+# /metrics, the port-forward verdict with and without the router's DNAT rule, and wghub killed -9 while the
+# site reports -> reports spooled -> wghub back -> every report delivered, none stored twice (counted in the
+# hub's SQLite file). Everything is torn down on exit.
+#
+#   hub VM (netns hub)              router (netns router)                        LAN (bridge br0 on the router)
+#   eth0 203.0.113.1/24  --------   wan0 203.0.113.2/24  MASQUERADE, FORWARD:
+#   wg0 192.0.2.1/24 :51820         only LAN->WAN and replies (a home router);
+#   wghub https://203.0.113.1:8443  DNAT udp/51820 -> the site only when a step adds it
+#                                   br0 198.51.100.1/24 ---+--- site VM uplink0 198.51.100.2/24 (wg0 from the pool)
+#                                                          +--- LAN host eth0 198.51.100.3/24
+#
+# Needs root. Env: WGHUB_BIN / WGAGENT_BIN (default REPO/.build/release/{wghub,wgagent}, static Swift runtime:
+# scripts/build-release.sh), E2E_REPORT_INTERVAL (s, default 2), E2E_HUB_DOWN (s the hub stays dead, default 12),
+# WGLAB_KEEP=1 keeps the work dir.
+set -uo pipefail
+
+E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../scripts/lab/lib.sh
+. "$E2E_REPO/scripts/lab/lib.sh"
+
+WGHUB_BIN=${WGHUB_BIN:-$E2E_REPO/.build/release/wghub}
+WGAGENT_BIN=${WGAGENT_BIN:-$E2E_REPO/.build/release/wgagent}
+E2E_REPORT_INTERVAL=${E2E_REPORT_INTERVAL:-2}
+E2E_HUB_DOWN=${E2E_HUB_DOWN:-12}
+HUB_LINK=203.0.113.1
+ROUTER_WAN=203.0.113.2
+LAN_GW=198.51.100.1
+SITE_LAN=198.51.100.2
+LANHOST=198.51.100.3
+LAN_NET=198.51.100.0/24
+HUB_TUN=192.0.2.1
+POOL=192.0.2.0/24
+WG_PORT=51820
+API_PORT=8443
+URL="https://$HUB_LINK:$API_PORT"
+HUB_DATA=/var/lib/wghub
+
+e2e_expect() {   # e2e_expect TEXT EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
+}
+e2e_show() { sed 's/^/          | /' "$@"; }
+# A page's text: tags out, whitespace squeezed (what a reader sees, in order).
+e2e_page_text() { sed -e 's/<[^>]*>/ /g' "$1" | tr -s ' \n\t' '   ' | sed -e 's/&amp;/\&/g'; echo; }
+e2e_has() {      # e2e_has FILE TEXT… -- every TEXT is in FILE
+  local f=$1 t; shift
+  for t in "$@"; do grep -qF -- "$t" "$f" || { echo "missing: $t"; return 1; }; done
+}
+e2e_router() { lab_ns_exec router "$@"; }
+
+# curl against wghub from the hub's namespace, pinned, with the admin token: e2e_api PATH
+e2e_api() {
+  lab_ns_exec hub timeout 10 curl -sS --fail-with-body --pinnedpubkey "$PIN" -k \
+    -H "Authorization: Bearer $ADMIN" "$URL$1"
+}
+
+# The site as GET /v1/sites shows it (first site), as JSON.
+e2e_site_json() { e2e_api /v1/sites 2>/dev/null | jq -c '([.[]? // .sites[]?])[0] // empty' 2>/dev/null; }
+e2e_hub_last_seq() { e2e_site_json | jq -r '.last_seq // 0' 2>/dev/null; }
+
+# SQL on the hub's store, read-only, from the host through the VM's root: e2e_sql 'SELECT …'
+e2e_sql() {
+  python3 - "$(lab_vm_root hub)$HUB_DATA/wghub.sqlite" "$1" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+for row in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+EOF
+}
+
+# The site VM's disk before its first boot: the agent binary and the first-boot hook a cloud-init runcmd
+# (or an image builder) would leave, running the exact line `wghub token create` printed.
+e2e_site_preboot() {
+  local root=$2
+  install -D -m 755 "$WGAGENT_BIN" "$root/usr/local/bin/wgagent" || return 1
+  mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+  cat >"$root/etc/systemd/system/wgagent-firstboot.service" <<EOF
+# What a cloud-init runcmd does on first boot: enroll with the hub (the line \`wghub token create\` printed).
+[Unit]
+Description=wgagent first-boot enrollment
+Wants=network-online.target
+After=network-online.target
+ConditionPathExists=!/var/lib/wgagent/enrollment.json
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=600
+ExecStart=/usr/local/bin/$ENROLL_LINE --var report_interval=$E2E_REPORT_INTERVAL
+StandardOutput=append:/var/log/wgagent-firstboot.log
+StandardError=append:/var/log/wgagent-firstboot.log
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  ln -sf ../wgagent-firstboot.service "$root/etc/systemd/system/multi-user.target.wants/wgagent-firstboot.service"
+}
+
+# wghub on the hub VM as a systemd service (the way an admin would run it). Restart=no: a step kills it.
+e2e_hub_unit() {
+  cat <<EOF
+[Unit]
+Description=wghub, the wgagent coordinator
+After=network-online.target wg-quick@wg0.service
+Wants=network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/wghub serve --listen $HUB_LINK:$API_PORT --data $HUB_DATA --interface wg0 --endpoint $HUB_LINK:$WG_PORT --pool $POOL --retention 10000
+Restart=no
+UMask=0077
+StandardOutput=append:/var/log/wghub.log
+StandardError=append:/var/log/wghub.log
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# Wait (bounded) until wghub answers on its port; prints nothing, status 0 when up.
+e2e_wait_hub_up() {
+  local i
+  for ((i = 0; i < 150; i++)); do
+    lab_ns_exec hub timeout 3 curl -sk -o /dev/null "$URL/metrics" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in CP_VERDICT
+  CP_RC=0
+  lab_vm_exec site timeout 60 wgagent check-port --json >"$LAB_DIR/$1.json" 2>"$LAB_DIR/$1.err" || CP_RC=$?
+  CP_VERDICT=$(jq -r '.verdict // empty' "$LAB_DIR/$1.json" 2>/dev/null)
+  lab_info "wgagent check-port: exit $CP_RC, verdict \"${CP_VERDICT:-none}\", sent to $(jq -r '.sent_to // "?"' "$LAB_DIR/$1.json" 2>/dev/null), watched with $(jq -r '.watched_with // "?"' "$LAB_DIR/$1.json" 2>/dev/null)"
+  [ -s "$LAB_DIR/$1.err" ] && [ "$CP_RC" -gt 1 ] && e2e_show "$LAB_DIR/$1.err" >&2
+}
+
+main() {
+  lab_require_root_and_tools wg jq curl python3 ping iptables conntrack
+  local b
+  for b in "$WGHUB_BIN" "$WGAGENT_BIN"; do
+    if [ ! -x "$b" ]; then
+      echo "test_lab_e2e: ERROR: no binary at $b: run scripts/build-release.sh (or set WGHUB_BIN / WGAGENT_BIN)" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  done
+  lab_init
+  local i t0
+
+  # ------------------------------------------------------------------ 1. networks
+  lab_step "networks: hub $HUB_LINK -- router ($ROUTER_WAN | $LAN_GW, NAT) -- LAN $LAN_NET: site VM $SITE_LAN, LAN host $LANHOST"
+  lab_netns hub; lab_netns router; lab_netns site; lab_netns lan
+  lab_link hub eth0 "$HUB_LINK/24" router wan0 "$ROUTER_WAN/24"
+  lab_route hub default via "$ROUTER_WAN"
+  lab_bridge router br0 "$LAN_GW/24"
+  lab_bridge_port router br0 lanp-site site uplink0 "$SITE_LAN/24"
+  lab_bridge_port router br0 lanp-host lan eth0 "$LANHOST/24"
+  lab_route site default via "$LAN_GW"
+  lab_route lan default via "$LAN_GW"
+  e2e_router sysctl -q -w net.ipv4.ip_forward=1 || lab_fail "ip_forward in the router namespace"
+  # A home router: the LAN goes out masqueraded; from the WAN only replies (and port forwards) come in.
+  e2e_router iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE \
+    && e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \
+    && e2e_router iptables -A FORWARD -i br0 -o wan0 -j ACCEPT \
+    && e2e_router iptables -P FORWARD DROP || lab_fail "router NAT and forward rules"
+  lab_check "router: the hub cannot reach the LAN directly (FORWARD drops WAN -> LAN)" \
+    sh -c "! ip netns exec $(lab_ns hub) ping -c 1 -W 1 $LANHOST"
+
+  # ------------------------------------------------------------------ 2. hub VM
+  lab_step "hub VM: boot Debian/systemd, wgagent apply --profile hub --var address=$HUB_TUN/24"
+  lab_vm_boot hub systemd hub
+  lab_vm_copy hub "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy wgagent into the hub VM"
+  lab_vm_copy hub "$WGHUB_BIN" /usr/local/bin/wghub || lab_fail "copy wghub into the hub VM"
+  local missing
+  missing=$(lab_vm_exec hub ldd /usr/local/bin/wghub /usr/local/bin/wgagent 2>&1 | grep 'not found')
+  # shellcheck disable=SC2086
+  [ -z "$missing" ] || lab_fail "the binaries need shared libraries the hub VM lacks: $(echo $missing)"
+  t0=$SECONDS
+  local rc=0
+  lab_vm_exec hub timeout 300 wgagent apply --profile hub --var "address=$HUB_TUN/24" >"$LAB_DIR/hub-apply.out" 2>&1 || rc=$?
+  grep -E '^  (changed|ok|failed|change) ' "$LAB_DIR/hub-apply.out" | e2e_show
+  e2e_expect "hub: apply converged (exit status, $((SECONDS - t0)) s)" 0 "$rc"
+  [ "$rc" -eq 0 ] || { tail -n 30 "$LAB_DIR/hub-apply.out" >&2; lab_fail "the hub VM did not converge"; }
+  e2e_expect "hub: wg0 listens on $WG_PORT" "$WG_PORT" "$(lab_vm_exec hub wg show wg0 listen-port 2>&1)"
+  e2e_expect "hub: net.ipv4.ip_forward" 1 "$(lab_vm_exec hub sysctl -n net.ipv4.ip_forward 2>&1)"
+  lab_vm_exec hub ufw status >"$LAB_DIR/hub-ufw.txt" 2>&1
+  lab_check "hub: ufw active, allowing SSH, $WG_PORT/udp and wghub's $API_PORT/tcp" \
+    sh -c "grep -q 'Status: active' '$LAB_DIR/hub-ufw.txt' && grep -qE '^22/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt' \
+      && grep -qE '^$WG_PORT/udp +ALLOW' '$LAB_DIR/hub-ufw.txt' && grep -qE '^$API_PORT/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt'"
+  local hub_pub
+  hub_pub=$(lab_vm_exec hub cat /etc/wireguard/wg0.pub 2>/dev/null)
+
+  lab_step "hub VM: wghub serve as a systemd service beside wg0"
+  e2e_hub_unit >"$LAB_DIR/wghub.service"
+  lab_vm_copy hub "$LAB_DIR/wghub.service" /etc/systemd/system/wghub.service || lab_fail "install wghub.service"
+  lab_vm_exec hub systemctl daemon-reload && lab_vm_exec hub systemctl enable --now wghub >/dev/null 2>&1 \
+    || lab_fail "systemctl enable --now wghub"
+  e2e_wait_hub_up || { lab_vm_exec hub cat /var/log/wghub.log >&2; lab_fail "wghub does not answer on $URL"; }
+  PIN=$(lab_vm_exec hub awk '$1 == "pin" {print $2; exit}' /var/log/wghub.log 2>/dev/null)
+  lab_vm_exec hub cat /var/log/wghub.log | grep -v '^$' | head -n 6 | e2e_show
+  lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
+  lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $hub_pub" /var/log/wghub.log
+  e2e_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
+  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site >"$LAB_DIR/token.out" 2>&1 \
+    || { cat "$LAB_DIR/token.out" >&2; lab_fail "wghub token create"; }
+  ENROLL_LINE=$(grep -m1 -o 'wgagent enroll .*' "$LAB_DIR/token.out")
+  lab_check "wghub token create printed the enroll line to paste" test -n "$ENROLL_LINE"
+  lab_info "$(sed -E 's/--token [^ ]+/--token …/' <<<"$ENROLL_LINE")"
+  ADMIN=$(lab_vm_exec hub wghub admin-token create --data "$HUB_DATA" --name e2e 2>/dev/null | tail -n 1)
+  lab_check "admin token created" test -n "$ADMIN"
+
+  # ------------------------------------------------------------------ 3. site VM, first boot
+  lab_step "site VM: first boot runs the enroll line (a first-boot hook, as cloud-init runcmd would)"
+  t0=$SECONDS
+  LAB_VM_PREBOOT=e2e_site_preboot LAB_BOOT_TIMEOUT=420 lab_vm_boot site systemd site
+  lab_vm_exec site cat /var/log/wgagent-firstboot.log >"$LAB_DIR/firstboot.log" 2>&1
+  grep -E '^(wgagent enroll|  [a-z]+ +|done|enrolled)' "$LAB_DIR/firstboot.log" | grep -vE '^  (ok|changed) ' | e2e_show
+  e2e_expect "first-boot unit finished (Result, $((SECONDS - t0)) s from boot)" success \
+    "$(lab_vm_exec site systemctl show -p Result --value wgagent-firstboot 2>&1)"
+  e2e_expect "first-boot enroll exit status" 0 "$(lab_vm_exec site systemctl show -p ExecMainStatus --value wgagent-firstboot 2>&1)"
+  e2e_expect "enrollment.json mode" 600 "$(lab_vm_exec site stat -c %a /var/lib/wgagent/enrollment.json 2>&1)"
+  SITE_ADDR=$(lab_vm_exec site cat /var/lib/wgagent/enrollment.json 2>/dev/null | jq -r '.address // empty' | cut -d/ -f1)
+  SITE_PUB=$(lab_vm_exec site cat /etc/wireguard/wg0.pub 2>/dev/null)
+  lab_check "the site got a tunnel address from $POOL (${SITE_ADDR:-none})" grep -qE '^192\.0\.2\.[0-9]+$' <<<"$SITE_ADDR"
+  [ -n "$SITE_ADDR" ] || lab_fail "no tunnel address: nothing further can be checked"
+  lab_check "enroll ran check-port once (the profile expects inbound): \"not reaching the VM\" (no port forward yet)" \
+    grep -q 'UDP 51820: not reaching the VM' "$LAB_DIR/firstboot.log"
+
+  # ------------------------------------------------------------------ 4. tunnel and pings
+  lab_step "tunnel: handshake, then pings hub <-> site <-> LAN host"
+  e2e_expect "hub: wg0's peer is the site" "$SITE_PUB" "$(lab_vm_exec hub wg show wg0 peers 2>&1)"
+  local aips
+  aips=$(lab_vm_exec hub wg show wg0 allowed-ips 2>&1)
+  lab_info "hub allowed-ips: $aips"
+  lab_check "hub: the site's allowed-ips are its address and its LAN ($SITE_ADDR/32 $LAN_NET)" \
+    awk -v k="$SITE_PUB" -v a="$SITE_ADDR/32" -v l="$LAN_NET" \
+      '$1 == k { for (i = 2; i <= NF; i++) { if ($i == a) fa = 1; if ($i == l) fl = 1 } } END { exit !(fa && fl) }' <<<"$aips"
+  local hs=""
+  for ((i = 0; i < 60; i++)); do
+    hs=$(lab_vm_exec hub wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$SITE_PUB" '$1 == k {print $2}')
+    [ -n "$hs" ] && [ "$hs" != 0 ] && break
+    sleep 0.5
+  done
+  lab_check "hub: handshake with the site (latest-handshake ${hs:-none})" test -n "$hs" -a "$hs" != 0
+  lab_check "hub: the route to the site's LAN goes into the tunnel" \
+    sh -c "ip -n $(lab_ns hub) route get $LANHOST | grep -q 'dev wg0'"
+  if ! lab_vm_sh site 'command -v ping >/dev/null'; then
+    lab_vm_exec site timeout 120 apt-get install -y -q --no-install-recommends iputils-ping >"$LAB_DIR/apt-ping.log" 2>&1 \
+      || lab_bad "install iputils-ping offline in the site VM (for the ping checks)"
+  fi
+  lab_check "site -> hub: ping $HUB_TUN through the tunnel" lab_vm_exec site ping -c 2 -W 2 "$HUB_TUN"
+  lab_check "hub -> site: ping $SITE_ADDR through the tunnel" lab_ns_exec hub ping -c 2 -W 2 "$SITE_ADDR"
+  lab_check "site -> LAN host: ping $LANHOST" lab_vm_exec site ping -c 2 -W 2 "$LANHOST"
+  lab_check "LAN host -> site: ping $SITE_LAN" lab_ns_exec lan ping -c 2 -W 2 "$SITE_LAN"
+  lab_check "hub -> LAN host: ping $LANHOST through the tunnel and the site (masquerade: no return route needed)" \
+    lab_ns_exec hub ping -c 3 -W 2 "$LANHOST"
+
+  # ------------------------------------------------------------------ 5. dashboard and metrics
+  lab_step "the hub shows the site: reports, dashboard (GET /), /metrics"
+  local last_at=""
+  for ((i = 0; i < 60; i++)); do
+    last_at=$(e2e_site_json | jq -r '.last_report_at // empty' 2>/dev/null)
+    [ -n "$last_at" ] && break
+    sleep 0.5
+  done
+  lab_check "the reporter service delivers reports (last report at ${last_at:-never})" test -n "$last_at"
+  e2e_expect "reporter service active" active "$(lab_vm_exec site systemctl is-active wgagent-reporter 2>&1)"
+  lab_check "reporter runs every $E2E_REPORT_INTERVAL s (--var report_interval)" \
+    lab_vm_exec site grep -q "report --interval $E2E_REPORT_INTERVAL\$" /etc/systemd/system/wgagent-reporter.service
+  e2e_api / >"$LAB_DIR/dashboard.html" 2>"$LAB_DIR/dashboard.err"
+  e2e_page_text "$LAB_DIR/dashboard.html" >"$LAB_DIR/dashboard.txt"
+  lab_info "dashboard: $(grep -oE '[0-9]+ sites?: [a-z0-9 ,]+' "$LAB_DIR/dashboard.txt" | head -n1)"
+  local sitename
+  sitename=$(e2e_site_json | jq -r '.hostname')
+  lab_check "dashboard lists the site \"$sitename\" with its address $SITE_ADDR, online" \
+    e2e_has "$LAB_DIR/dashboard.txt" "$sitename" "$SITE_ADDR" online
+  lab_check "dashboard: the port-forward verdict \"not reaching the VM\"" e2e_has "$LAB_DIR/dashboard.txt" "Port forward not reaching the VM"
+  e2e_api /metrics >"$LAB_DIR/metrics.txt" 2>"$LAB_DIR/metrics.err"
+  local mhs
+  mhs=$(grep '^wireguard_peer_last_handshake_seconds{' "$LAB_DIR/metrics.txt" | grep -F "public_key=\"$SITE_PUB\"" | awk '{print $2}')
+  lab_check "/metrics: wireguard_peer_last_handshake_seconds for the site (${mhs:-none})" test -n "$mhs" -a "${mhs:-0}" != 0
+  lab_check "/metrics: wireguard_peer_receive_bytes_total for the site > 0" \
+    awk -v k="public_key=\"$SITE_PUB\"" '/^wireguard_peer_receive_bytes_total\{/ && index($0, k) && $2 > 0 { f = 1 } END { exit !f }' "$LAB_DIR/metrics.txt"
+  lab_check "/metrics: wghub_enrollments_total counts the enrollment" \
+    awk '/^wghub_enrollments_total/ && $NF >= 1 { f = 1 } END { exit !f }' "$LAB_DIR/metrics.txt"
+
+  # ------------------------------------------------------------------ 6. port forward
+  lab_step "port forward: router DNAT udp/$WG_PORT -> $SITE_LAN, conntrack flushed, wgagent check-port"
+  e2e_router iptables -t nat -A PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
+    || lab_fail "add the DNAT rule"
+  e2e_router conntrack -F >/dev/null 2>&1 || lab_bad "conntrack -F in the router"
+  e2e_check_port cp-forwarded
+  e2e_expect "check-port with the forward: verdict" forwarded "$CP_VERDICT"
+  e2e_expect "check-port with the forward: exit status" 0 "$CP_RC"
+  e2e_expect "hub: the site's probe verdict" open "$(e2e_site_json | jq -r '.probe_verdict')"
+  e2e_api / 2>/dev/null | e2e_page_text /dev/stdin >"$LAB_DIR/dashboard2.txt"
+  lab_check "dashboard: \"forwarded\"" e2e_has "$LAB_DIR/dashboard2.txt" "Port forward forwarded"
+
+  lab_step "port forward removed: DNAT rule deleted, conntrack flushed, wgagent check-port"
+  e2e_router iptables -t nat -D PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
+    || lab_fail "delete the DNAT rule"
+  e2e_router conntrack -F >/dev/null 2>&1 || lab_bad "conntrack -F in the router"
+  e2e_check_port cp-closed
+  e2e_expect "check-port without the forward: verdict" "not reaching the VM" "$CP_VERDICT"
+  e2e_expect "check-port without the forward: exit status" 1 "$CP_RC"
+  jq -r '.causes[]?' "$LAB_DIR/cp-closed.json" 2>/dev/null | head -n 2 | e2e_show
+  e2e_expect "hub: the site's probe verdict" closed "$(e2e_site_json | jq -r '.probe_verdict')"
+  e2e_expect "hub: the agent's words for it" "not reaching the VM" "$(e2e_site_json | jq -r '.probe_detail')"
+  # the flush dropped the site's NAT mapping; its keepalive (25 s) or any packet out restores the tunnel
+  lab_vm_exec site ping -c 1 -W 2 "$HUB_TUN" >/dev/null 2>&1
+
+  # ------------------------------------------------------------------ 7. hub killed while the site reports
+  lab_step "wghub killed (-9) while the site reports every $E2E_REPORT_INTERVAL s; back after $E2E_HUB_DOWN s"
+  local s0 s1 s2 waiting dropped0 dropped1
+  dropped0=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
+  lab_vm_exec hub systemctl kill -s KILL wghub >/dev/null 2>&1 || lab_fail "systemctl kill -s KILL wghub"
+  for ((i = 0; i < 50; i++)); do
+    [ "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)" != active ] && break
+    sleep 0.1
+  done
+  e2e_expect "wghub is down" failed "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)"
+  s0=$(e2e_sql "SELECT max(seq) FROM reports")
+  lab_info "hub's store: last report #${s0:-none} before the kill"
+  sleep "$E2E_HUB_DOWN"
+  waiting=$(lab_vm_sh site 'ls /var/lib/wgagent/spool | grep -c "\.json$"' 2>/dev/null)
+  s1=$(lab_vm_exec site cat /var/lib/wgagent/report-seq 2>/dev/null | tr -d '[:space:]')
+  lab_info "site: report-seq $s1, $waiting report(s) waiting in /var/lib/wgagent/spool"
+  lab_vm_exec site journalctl -u wgagent-reporter -o cat --no-pager 2>/dev/null | grep 'hub not reached' | tail -n 1 | e2e_show
+  lab_check "site: reports spooled while the hub is down (≥ 3, got ${waiting:-0})" test "${waiting:-0}" -ge 3
+  lab_vm_exec hub systemctl start wghub || lab_fail "systemctl start wghub"
+  e2e_wait_hub_up || lab_fail "wghub did not come back"
+  lab_ok "wghub back (its store survived kill -9)"
+  for ((i = 0; i < 120; i++)); do
+    s2=$(e2e_sql "SELECT max(seq) FROM reports" 2>/dev/null)
+    [ -n "$s2" ] && [ "$s2" -ge "$s1" ] && [ "$(lab_vm_sh site 'ls /var/lib/wgagent/spool | grep -c "\.json$"' 2>/dev/null)" = 0 ] && break
+    sleep 0.5
+  done
+  lab_check "hub: has reports up to the site's #$s1 (now #${s2:-none}), spool empty" test -n "$s2" -a "${s2:-0}" -ge "$s1"
+  dropped1=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
+  e2e_expect "site: no report dropped from the spool (within its bound)" "${dropped0:-0}" "${dropped1:-0}"
+  local counts
+  # seq 1 ... s1: every report the site made up to the check, each exactly once (reports table, SQLite file)
+  counts=$(e2e_sql "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM reports WHERE seq <= $s1")
+  lab_info "hub's store, reports #1…#$s1: count|distinct|min|max = $counts"
+  e2e_expect "hub: every report #1…#$s1 stored exactly once (none lost, none twice)" "$s1|$s1|1|$s1" "$counts"
+  e2e_expect "hub: reports stored in the order the site made them" "" \
+    "$(e2e_sql "SELECT a.seq FROM reports a JOIN reports b ON b.seq = a.seq + 1 WHERE b.received_at < a.received_at AND b.seq <= $s1")"
+  local dups
+  dups=$(e2e_api /metrics 2>/dev/null | awk '/^wghub_health_duplicates_total/ {print $NF}')
+  lab_info "wghub_health_duplicates_total since the restart: ${dups:-0} (re-sent reports acknowledged, not stored)"
+
+  lab_step "stop"
+  lab_vm_stop site
+  lab_vm_stop hub
+  lab_info "whole run: $((SECONDS - LAB_T0)) s"
+  lab_summary
+}
+
+main "$@"
