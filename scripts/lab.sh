@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The main job on a throwaway lab: installs what it needs, builds wgagent, boots a fresh Debian VM
-# (systemd-nspawn, its own network namespace, no network but a WireGuard peer), runs
-# `wgagent apply --profile site-gateway` in it, and shows the VM come up as a WireGuard gateway:
-# packages, admin user, forwarding, keys, wg0.conf, ufw, wg-quick@wg0, a handshake and pings.
-# Everything it creates is removed on exit.  Usage: scripts/lab.sh [systemd|openrc]
+# The main job on a throwaway lab. Installs what it needs, builds the release binaries, then:
+#
+#   scripts/lab.sh              the whole story, end to end (tests/system/test_lab_e2e.sh): a hub VM provisioned
+#                               by `wgagent apply --profile hub` running wghub, a home router with NAT, a site VM
+#                               whose first boot enrolls it, a LAN host behind it; tunnel, pings, dashboard,
+#                               /metrics, port-forward verdicts, wghub killed and back with no report lost
+#   scripts/lab.sh apply [systemd|openrc]
+#                               one fresh VM becomes a site gateway with `wgagent apply` (no hub)
+#
+# Every step is printed as it runs; everything it creates (VMs, namespaces, mounts) is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:-systemd}
-case $kind in systemd|openrc) ;; *) echo "usage: scripts/lab.sh [systemd|openrc]" >&2; exit 2 ;; esac
+job=${1:-e2e}
+case $job in
+  e2e) script=tests/system/test_lab_e2e.sh ;;
+  apply)
+    kind=${2:-systemd}
+    case $kind in systemd|openrc) ;; *) echo "usage: scripts/lab.sh [apply [systemd|openrc]]" >&2; exit 2 ;; esac
+    script=tests/system/test_apply_$kind.sh ;;
+  *) echo "usage: scripts/lab.sh [apply [systemd|openrc]]" >&2; exit 2 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "lab.sh: needs root (network namespaces, nspawn)" >&2; exit 1; }
 bash scripts/install-deps.sh
 bash scripts/build-release.sh
-exec bash "tests/system/test_apply_$kind.sh"
+exec bash "$script"

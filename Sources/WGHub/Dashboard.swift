@@ -27,7 +27,7 @@ enum Dashboard {
             footer{color:#777;font-size:.85em;margin-top:16px}
             </style></head><body>
             <h1>wghub</h1>
-            <p class="sum">\(views.count) sites: \(counts[.offline] ?? 0) offline, \(counts[.stale] ?? 0) stale, \(counts[.online] ?? 0) online
+            <p class="sum">\(views.count) site\(views.count == 1 ? "" : "s"): \(counts[.offline] ?? 0) offline, \(counts[.stale] ?? 0) stale, \(counts[.online] ?? 0) online
              · pool \(esc(hub.config.pool.description)) · endpoint \(esc(hub.config.endpoint))</p>
 
             """

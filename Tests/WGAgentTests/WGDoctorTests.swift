@@ -199,5 +199,13 @@ final class WGDoctorTests: XCTestCase {
         XCTAssertEqual(argv, [["systemctl", "daemon-reload"], ["systemctl", "enable", "wgagent-reporter"], ["systemctl", "start", "wgagent-reporter"]])
         let unit = try XCTUnwrap(plan.resources[0].changes.first?.diff)
         XCTAssertTrue(unit.contains("+ExecStart=/usr/local/bin/wgagent report --interval 60"), unit)
+
+        // Without a fixed interval the profile's report_interval (an enroll --var) decides.
+        let every5 = try WGAgentApply.applier(
+            host: host, facts: facts, files: WGFileSource(), profile: siteGateway,
+            values: WGEnroller.applyValues(enrollment(), profile: siteGateway) + ["report_interval=5"],
+            resources: [WGReporterServiceResource(agentPath: "/usr/local/bin/wgagent")])
+        let unit5 = try XCTUnwrap(every5.run(dryRun: true).resources[0].changes.first?.diff)
+        XCTAssertTrue(unit5.contains("+ExecStart=/usr/local/bin/wgagent report --interval 5"), unit5)
     }
 }

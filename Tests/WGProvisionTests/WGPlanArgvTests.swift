@@ -147,4 +147,29 @@ final class WGPlanArgvTests: XCTestCase {
         XCTAssertTrue(conf.contains("-o ens18 -j MASQUERADE"), conf)
         XCTAssertTrue(report.allArgv.contains(["ufw", "route", "allow", "in", "on", "wg0", "out", "on", "wg0"]))
     }
+
+    func testHubOpensWghubsAPIPortAfterSSH() throws {
+        func ufwAllows(_ report: WGRunReport) -> [[String]] { report.allArgv.filter { $0.starts(with: ["ufw", "allow"]) } }
+        let host = WGFakeMachines.debian()
+        let byDefault = WGFakeMachines.plan(try WGFakeMachines.context(host, profile: "hub", vars: ["address=192.0.2.1/24"]))
+        XCTAssertEqual(ufwAllows(byDefault), [["ufw", "allow", "22/tcp"], ["ufw", "allow", "8443/tcp"], ["ufw", "allow", "51820/udp"]])
+        let moved = WGFakeMachines.plan(try WGFakeMachines.context(host, profile: "hub", vars: ["address=192.0.2.1/24", "api_port=9443"]))
+        XCTAssertEqual(ufwAllows(moved), [["ufw", "allow", "22/tcp"], ["ufw", "allow", "9443/tcp"], ["ufw", "allow", "51820/udp"]])
+        // A site gateway has no API port to open.
+        let site = WGFakeMachines.plan(try WGFakeMachines.context(host))
+        XCTAssertFalse(site.allArgv.contains { $0.starts(with: ["ufw", "allow"]) && $0.last?.hasSuffix("/tcp") == true && $0.last != "22/tcp" })
+    }
+
+    func testReportIntervalAndInboundExpectations() throws {
+        let host = WGFakeMachines.debian()
+        XCTAssertEqual(try WGFakeMachines.context(host).spec.reportInterval, 60)
+        XCTAssertEqual(try WGFakeMachines.context(host, vars: ["report_interval=2"]).spec.reportInterval, 2)
+        XCTAssertThrowsError(try WGFakeMachines.context(host, vars: ["report_interval=0"])) { error in
+            XCTAssertTrue("\(error)".contains("report_interval"), "\(error)")
+            XCTAssertTrue("\(error)".contains("at least 1 second"), "\(error)")
+        }
+        // A site gateway listens (inbound expected: its port forward is checked); a road warrior does not.
+        XCTAssertTrue(try WGFakeMachines.context(host).spec.expectsInbound)
+        XCTAssertFalse(try WGFakeMachines.context(host, profile: "roadwarrior").spec.expectsInbound)
+    }
 }

@@ -39,6 +39,7 @@ WG_PORT=51820
 API_PORT=8443
 URL="https://$HUB_LINK:$API_PORT"
 HUB_DATA=/var/lib/wghub
+SITE_NAME=branch-office
 
 e2e_expect() {   # e2e_expect TEXT EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
@@ -77,6 +78,7 @@ EOF
 e2e_site_preboot() {
   local root=$2
   install -D -m 755 "$WGAGENT_BIN" "$root/usr/local/bin/wgagent" || return 1
+  echo "$SITE_NAME" >"$root/etc/hostname"   # cloud-init's hostname: what the hub and its dashboard show
   mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
   cat >"$root/etc/systemd/system/wgagent-firstboot.service" <<EOF
 # What a cloud-init runcmd does on first boot: enroll with the hub (the line \`wghub token create\` printed).
@@ -163,9 +165,11 @@ main() {
   lab_route lan default via "$LAN_GW"
   e2e_router sysctl -q -w net.ipv4.ip_forward=1 || lab_fail "ip_forward in the router namespace"
   # A home router: the LAN goes out masqueraded; from the WAN only replies (and port forwards) come in.
+  # br0 -> br0: LAN to LAN is switched, but with br_netfilter loaded (Docker hosts) it passes FORWARD too.
   e2e_router iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE \
     && e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \
     && e2e_router iptables -A FORWARD -i br0 -o wan0 -j ACCEPT \
+    && e2e_router iptables -A FORWARD -i br0 -o br0 -j ACCEPT \
     && e2e_router iptables -P FORWARD DROP || lab_fail "router NAT and forward rules"
   lab_check "router: the hub cannot reach the LAN directly (FORWARD drops WAN -> LAN)" \
     sh -c "! ip netns exec $(lab_ns hub) ping -c 1 -W 1 $LANHOST"
@@ -274,10 +278,9 @@ main() {
   e2e_api / >"$LAB_DIR/dashboard.html" 2>"$LAB_DIR/dashboard.err"
   e2e_page_text "$LAB_DIR/dashboard.html" >"$LAB_DIR/dashboard.txt"
   lab_info "dashboard: $(grep -oE '[0-9]+ sites?: [a-z0-9 ,]+' "$LAB_DIR/dashboard.txt" | head -n1)"
-  local sitename
-  sitename=$(e2e_site_json | jq -r '.hostname')
-  lab_check "dashboard lists the site \"$sitename\" with its address $SITE_ADDR, online" \
-    e2e_has "$LAB_DIR/dashboard.txt" "$sitename" "$SITE_ADDR" online
+  e2e_expect "the hub knows the site by its hostname" "$SITE_NAME" "$(e2e_site_json | jq -r '.hostname')"
+  lab_check "dashboard lists the site \"$SITE_NAME\" with its address $SITE_ADDR, online" \
+    e2e_has "$LAB_DIR/dashboard.txt" "1 site: 0 offline, 0 stale, 1 online" "$SITE_NAME" "$SITE_ADDR" online
   lab_check "dashboard: the port-forward verdict \"not reaching the VM\"" e2e_has "$LAB_DIR/dashboard.txt" "Port forward not reaching the VM"
   e2e_api /metrics >"$LAB_DIR/metrics.txt" 2>"$LAB_DIR/metrics.err"
   local mhs
