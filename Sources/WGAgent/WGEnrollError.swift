@@ -16,6 +16,10 @@ public enum WGEnrollError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .tokenRefused(let status, let reason, let message, let hub):
+            // The hub's own message usually names the fix already; only the last step is added then.
+            if message.contains("wghub token create") {
+                return "the hub \(hub) refused the token (\(status) \(reason)): \(message) on the hub, then run enroll again with it"
+            }
             return "the hub \(hub) refused the token (\(status) \(reason)): \(message). "
                 + "On the hub, create a new one (`wghub token create --profile site-gateway`) and run enroll again with it"
         case .hubRefused(let status, let reason, let message, let hub):

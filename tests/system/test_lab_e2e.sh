@@ -132,6 +132,18 @@ e2e_wait_hub_up() {
   return 1
 }
 
+e2e_refusal() {   # e2e_refusal TEXT WORD CMD… -- CMD in the site VM exits 2 and its error mentions WORD
+  local text=$1 word=$2 rc=0; shift 2
+  lab_vm_exec site timeout 60 "$@" >"$LAB_DIR/refusal.out" 2>&1 || rc=$?
+  local msg
+  msg=$(grep -m1 'error:' "$LAB_DIR/refusal.out")
+  lab_info "${msg:-(no error line)}"
+  if [ "$rc" -eq 2 ] && grep -qi -- "$word" <<<"$msg"; then lab_ok "refused: $text"; else
+    lab_bad "refused: $text: expected exit 2 and an error naming '$word', got exit $rc"
+    e2e_show "$LAB_DIR/refusal.out" >&2
+  fi
+}
+
 e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in CP_VERDICT
   CP_RC=0
   lab_vm_exec site timeout 60 wgagent check-port --json >"$LAB_DIR/$1.json" 2>"$LAB_DIR/$1.err" || CP_RC=$?
@@ -234,6 +246,21 @@ main() {
   lab_check "enroll ran check-port once (the profile expects inbound): \"not reaching the VM\" (no port forward yet)" \
     grep -q 'UDP 51820: not reaching the VM' "$LAB_DIR/firstboot.log"
 
+  lab_step "refusals through the real CLI, each with exit 2 and advice; the enrollment stays as it is"
+  local esha token pin_bad
+  esha=$(lab_vm_exec site sha256sum /var/lib/wgagent/enrollment.json | cut -d' ' -f1)
+  token=$(sed -n 's/.*--token \([^ ]*\).*/\1/p' <<<"$ENROLL_LINE")
+  # the same public key, another pin: the first 43 base64 characters changed
+  pin_bad="sha256//$(printf 'A%.0s' {1..43})="
+  e2e_refusal "the used-up 1-use token again (--reenroll)" "used" \
+    wgagent enroll --hub "$URL" --token "$token" --pin "$PIN" --reenroll --wait 0
+  e2e_refusal "a wrong pin" "pin" \
+    wgagent enroll --hub "$URL" --token "$token" --pin "$pin_bad" --reenroll --wait 0
+  e2e_refusal "http:// without --insecure" "insecure" \
+    wgagent enroll --hub "http://$HUB_LINK:$API_PORT" --token "$token" --reenroll --wait 0
+  e2e_expect "enrollment.json unchanged by the refusals" "$esha" \
+    "$(lab_vm_exec site sha256sum /var/lib/wgagent/enrollment.json | cut -d' ' -f1)"
+
   # ------------------------------------------------------------------ 4. tunnel and pings
   lab_step "tunnel: handshake, then pings hub <-> site <-> LAN host"
   e2e_expect "hub: wg0's peer is the site" "$SITE_PUB" "$(lab_vm_exec hub wg show wg0 peers 2>&1)"
@@ -302,6 +329,15 @@ main() {
   e2e_expect "hub: the site's probe verdict" open "$(e2e_site_json | jq -r '.probe_verdict')"
   e2e_api / 2>/dev/null | e2e_page_text /dev/stdin >"$LAB_DIR/dashboard2.txt"
   lab_check "dashboard: \"forwarded\"" e2e_has "$LAB_DIR/dashboard2.txt" "Port forward forwarded"
+
+  lab_step "forwarded, but the site's own firewall closed: ufw delete allow $WG_PORT/udp, wgagent check-port"
+  lab_vm_exec site ufw delete allow "$WG_PORT/udp" >/dev/null || lab_fail "ufw delete allow $WG_PORT/udp in the site VM"
+  e2e_check_port cp-firewall
+  e2e_expect "check-port with the site's firewall closed: verdict" "reaching the VM but dropped by its firewall" "$CP_VERDICT"
+  e2e_expect "check-port with the site's firewall closed: exit status" 1 "$CP_RC"
+  jq -r '.causes[]?' "$LAB_DIR/cp-firewall.json" 2>/dev/null | head -n 1 | e2e_show
+  e2e_expect "hub: the agent's words for it" "reaching the VM but dropped by its firewall" "$(e2e_site_json | jq -r '.probe_detail')"
+  lab_vm_exec site ufw allow "$WG_PORT/udp" >/dev/null || lab_fail "ufw allow $WG_PORT/udp in the site VM"
 
   lab_step "port forward removed: DNAT rule deleted, conntrack flushed, wgagent check-port"
   e2e_router iptables -t nat -D PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
