@@ -9,9 +9,10 @@ public enum WGAgentApply {
     }
 
     public static func applier(host: WGHost, facts: WGFacts, files: WGFileSource, profile: WGProfile,
+                               base: (source: String, values: [String])? = nil,
                                varsFiles: [(name: String, text: String)] = [], values: [String],
                                resources: [WGResource]? = nil) throws -> WGApplier {
-        let variables = try WGVariables.resolve(profile: profile, varsFiles: varsFiles, vars: values)
+        let variables = try WGVariables.resolve(profile: profile, base: base, varsFiles: varsFiles, vars: values)
         let spec = try WGSpec.build(profile: profile, variables: variables)
         let context = WGContext(host: host, facts: facts, spec: spec, files: files)
         return WGApplier(context: context, resources: resources ?? Self.resources(host: host))

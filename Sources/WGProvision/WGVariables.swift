@@ -10,7 +10,9 @@ public struct WGVariables: Sendable {
 
     public init() {}
 
-    public static func resolve(profile: WGProfile, varsFiles: [(name: String, text: String)], vars: [String]) throws -> WGVariables {
+    /// Profile defaults, then `base` (key=value, e.g. an enrollment's values), then the vars files, then `vars`.
+    public static func resolve(profile: WGProfile, base: (source: String, values: [String])? = nil,
+                               varsFiles: [(name: String, text: String)], vars: [String]) throws -> WGVariables {
         var result = WGVariables()
         let profileSource = "profile \(profile.source)"
         for v in profile.variables {
@@ -19,6 +21,25 @@ public struct WGVariables: Sendable {
                 result.origins[v.name] = "\(profileSource) default"
             }
         }
+        func assign(_ assignments: [String], source: String) throws {
+            for assignment in assignments {
+                guard let eq = assignment.firstIndex(of: "=") else {
+                    throw WGProfileError(source: source, field: assignment, message: "expected key=value, e.g. --var address=192.0.2.2/24")
+                }
+                let name = String(assignment[..<eq]), raw = String(assignment[assignment.index(after: eq)...])
+                guard let spec = profile.variable(name) else {
+                    throw WGProfileError(source: source, field: name,
+                                         message: "profile \(profile.name) has no such variable; it takes \(profile.variables.map(\.name).joined(separator: ", "))")
+                }
+                do {
+                    result.values[name] = try WGVariableValue.parse(raw, as: spec)
+                    result.origins[name] = source == "--var" ? "--var \(name)" : source
+                } catch let p as WGVariableValue.Problem {
+                    throw WGProfileError(source: source, field: name, message: p.message + helpSuffix(spec))
+                }
+            }
+        }
+        if let base { try assign(base.values, source: base.source) }
         for file in varsFiles {
             let source = "vars file \(file.name)"
             let node: Node?
@@ -44,22 +65,7 @@ public struct WGVariables: Sendable {
                 }
             }
         }
-        for assignment in vars {
-            guard let eq = assignment.firstIndex(of: "=") else {
-                throw WGProfileError(source: "--var", field: assignment, message: "expected key=value, e.g. --var address=192.0.2.2/24")
-            }
-            let name = String(assignment[..<eq]), raw = String(assignment[assignment.index(after: eq)...])
-            guard let spec = profile.variable(name) else {
-                throw WGProfileError(source: "--var", field: name,
-                                     message: "profile \(profile.name) has no such variable; it takes \(profile.variables.map(\.name).joined(separator: ", "))")
-            }
-            do {
-                result.values[name] = try WGVariableValue.parse(raw, as: spec)
-                result.origins[name] = "--var \(name)"
-            } catch let p as WGVariableValue.Problem {
-                throw WGProfileError(source: "--var", field: name, message: p.message + helpSuffix(spec))
-            }
-        }
+        try assign(vars, source: "--var")
         for spec in profile.variables where spec.required && result.values[spec.name] == nil {
             throw WGProfileError(source: "profile \(profile.source)", field: spec.name,
                                  message: "required but not given; pass --var \(spec.name)=…" + helpSuffix(spec))

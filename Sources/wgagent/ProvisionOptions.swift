@@ -40,7 +40,14 @@ struct ProvisionOptions: ParsableArguments {
         }
         let host = WGLocalHost(root: root)
         let facts = try WGFacts.gather(host)
-        return try WGAgentApply.applier(host: host, facts: facts, files: source, profile: profile, varsFiles: files, values: vars)
+        // An enrolled machine applying its enrolled profile starts from the hub's values and enroll's --var
+        // values; --vars files and --var given here still win.
+        var base: (source: String, values: [String])?
+        if let e = try? WGEnrollmentStore.load(host), e.profile == profile.name {
+            base = ("enrollment \(WGEnrollmentStore.path)", WGEnroller.applyValues(e, profile: profile))
+        }
+        return try WGAgentApply.applier(host: host, facts: facts, files: source, profile: profile, base: base,
+                                        varsFiles: files, values: vars)
     }
 
     func execute(dryRun: Bool) throws {

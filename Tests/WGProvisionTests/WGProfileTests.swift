@@ -106,4 +106,20 @@ final class WGProfileTests: XCTestCase {
         XCTAssertEqual(p.role, .roadwarrior)
         XCTAssertEqual(try WGFileSource().loadProfile("site-gateway").role, .siteGateway)
     }
+
+    func testEnrollmentValuesComeFirstThenVarsFilesThenVar() throws {
+        let sg = try WGFileSource().loadProfile("site-gateway")
+        let key = "fNUy3EpaYPKa6R5Cs7aF1xdcrTC44IKCfuOVt+QcPnM="
+        let base = (source: "enrollment /var/lib/wgagent/enrollment.json",
+                    values: ["address=192.0.2.7/24", "hub_endpoint=203.0.113.1:51820", "hub_public_key=\(key)", "keepalive=15", "report_interval=2"])
+        let v = try WGVariables.resolve(profile: sg, base: base, varsFiles: [("site.yaml", "keepalive: 20\n")], vars: ["report_interval=30"])
+        XCTAssertEqual(v["keepalive"]?.number, 20, "a vars file wins over the enrollment")
+        XCTAssertEqual(v["report_interval"]?.number, 30, "--var wins over both")
+        XCTAssertEqual(v.origins["address"], base.source)
+        // A bad value in the enrollment names where it came from.
+        XCTAssertThrowsError(try WGVariables.resolve(profile: sg, base: (base.source, ["keepalive=-1"]), varsFiles: [], vars: [])) { error in
+            XCTAssertTrue("\(error)".contains("enrollment /var/lib/wgagent/enrollment.json"), "\(error)")
+            XCTAssertTrue("\(error)".contains("keepalive"), "\(error)")
+        }
+    }
 }

@@ -352,6 +352,22 @@ main() {
   # the flush dropped the site's NAT mapping; its keepalive (25 s) or any packet out restores the tunnel
   lab_vm_exec site ping -c 1 -W 2 "$HUB_TUN" >/dev/null 2>&1
 
+  lab_step "wgagent apply --profile site-gateway on the enrolled site (no --var: the enrollment's values)"
+  lab_vm_exec site rm -f /var/lib/wgagent/port-check.json
+  rc=0
+  lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply.out" 2>&1 || rc=$?
+  grep -E '^(changed|  port )' "$LAB_DIR/site-apply.out" | e2e_show
+  e2e_expect "apply on the enrolled site converges" 0 "$rc"
+  lab_check "apply changes nothing (enroll left it converged)" grep -q '^changed 0, ok ' "$LAB_DIR/site-apply.out"
+  lab_check "apply with no verdict saved checks the port once: not reaching the VM" \
+    grep -q 'UDP 51820: not reaching the VM' "$LAB_DIR/site-apply.out"
+  lab_check "reporter interval kept (enroll's --var report_interval=$E2E_REPORT_INTERVAL)" \
+    lab_vm_exec site grep -q "report --interval $E2E_REPORT_INTERVAL\$" /etc/systemd/system/wgagent-reporter.service
+  rc=0
+  lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply2.out" 2>&1 || rc=$?
+  e2e_expect "apply again: converges" 0 "$rc"
+  lab_check "apply again: no second port check (a verdict is saved)" sh -c "! grep -q 'asking the hub for a probe' '$LAB_DIR/site-apply2.out'"
+
   # ------------------------------------------------------------------ 7. hub killed while the site reports
   lab_step "wghub killed (-9) while the site reports every $E2E_REPORT_INTERVAL s; back after $E2E_HUB_DOWN s"
   local s0 s1 s2 waiting dropped0 dropped1
