@@ -55,13 +55,16 @@ public struct WGDoctor {
         return dump.peers.first { $0.endpoint != nil }
     }
 
-    /// route or masquerade: what the enrollment asked for, else whether wg0.conf masquerades.
+    /// route, masquerade or none: what wg0.conf does, else (no file) what the enrollment asked for.
     func lanAccess(_ conf: WGQuickConfig?) -> String {
+        // What wg0.conf does is what runs: `apply --var lan_access=…` may have changed it since enrollment.
+        if let conf {
+            if conf.interface.postUp.contains(where: { $0.contains("MASQUERADE") }) { return "masquerade" }
+            // No NAT and a peer that is not a full tunnel: a gateway in route mode.
+            if conf.peers.contains(where: { $0.allowedIPs.allSatisfy { $0.prefixLength > 0 } }) { return "route" }
+            return "none"
+        }
         if let v = enrollment?.vars.last(where: { $0.hasPrefix("lan_access=") }) { return String(v.dropFirst("lan_access=".count)) }
-        if let conf, conf.interface.postUp.contains(where: { $0.contains("MASQUERADE") }) { return "masquerade" }
-        if enrollment != nil { return "masquerade" }
-        // Written by `apply` without enrollment: no NAT and a peer that is not a full tunnel means route mode.
-        if let conf, conf.peers.contains(where: { $0.allowedIPs.allSatisfy { $0.prefixLength > 0 } }) { return "route" }
-        return conf == nil ? "unknown" : "none"
+        return enrollment != nil ? "masquerade" : "unknown"
     }
 }

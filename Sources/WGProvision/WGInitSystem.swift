@@ -14,6 +14,9 @@ public struct WGInitSystem: Sendable, Equatable {
     public func startArgv(_ service: String) -> [String] {
         isSystemd ? ["systemctl", "start", service] : ["rc-service", service, "start"]
     }
+    public func stopArgv(_ service: String) -> [String] {
+        isSystemd ? ["systemctl", "stop", service] : ["rc-service", service, "stop"]
+    }
     public func restartArgv(_ service: String) -> [String] {
         isSystemd ? ["systemctl", "restart", service] : ["rc-service", service, "restart"]
     }

@@ -66,8 +66,17 @@ public struct WGInterfaceConfigResource: WGResource {
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
         let path = Self.path(ctx.spec.interface)
         let text = try Self.render(ctx)
-        let changes = try ctx.fileChanges(path, contents: text, permissions: 0o600, what: "WireGuard config",
+        var changes = try ctx.fileChanges(path, contents: text, permissions: 0o600, what: "WireGuard config",
                                           redact: WGSecrets.redactConfig)
+        // `wg-quick down` runs the PostDown of the file as it is *then*: a restart after the write would leave the
+        // old NAT rules behind (e.g. masquerade -> route). So a running tunnel is stopped first, with the config
+        // it was started with; the service resource starts it again with the new one.
+        let service = ctx.facts.initSystem.wireguardService(ctx.spec.interface)
+        if !changes.isEmpty, ctx.host.root == "/", ctx.host.fileExists(path),
+           try ctx.host.run(ctx.facts.initSystem.isActiveArgv(service)).succeeded {
+            changes.insert(WGChange("stop \(service) before its config changes (its PostDown removes the old rules)",
+                                    .run(ctx.facts.initSystem.stopArgv(service))), at: 0)
+        }
         if changes.isEmpty {
             return .ok("\(path) matches the profile (0600, \(ctx.spec.peers.count) peer\(ctx.spec.peers.count == 1 ? "" : "s"))")
         }

@@ -145,6 +145,18 @@ final class WGDoctorTests: XCTestCase {
         XCTAssertEqual(try findings(healthy(), enrollment())["return-route"]?.verdict, .ok)
     }
 
+    /// Enrolled in masquerade mode, then `apply --var lan_access=route` (not kept in the enrollment): wg0.conf
+    /// is what runs, so the return route is checked (found by the lab's end-to-end run).
+    func testModeComesFromTheConfigNotFromEnrollmentTimeValues() throws {
+        let host = healthy(masquerade: false)
+        host.addExecutable("ping", in: "/usr/bin")
+        host.respond(to: ["ping"], with: WGCommandResult(status: 1))
+        let f = try XCTUnwrap(try findings(host, enrollment())["return-route"])
+        XCTAssertEqual(f.verdict, .problem, f.detail)
+        // And the other way round: enrolled with lan_access=route, config now masquerading.
+        XCTAssertEqual(try findings(healthy(), enrollment(vars: ["lan_access=route"]))["return-route"]?.verdict, .ok)
+    }
+
     /// A machine set up by `apply` alone (no enrollment): the hostname comes from wg0.conf, because the live
     /// dump only shows the address it resolved; and no NAT with a LAN-sized peer means route mode.
     func testApplyOnlyMachineReadsNameAndModeFromTheConfig() throws {

@@ -172,4 +172,22 @@ final class WGPlanArgvTests: XCTestCase {
         XCTAssertTrue(try WGFakeMachines.context(host).spec.expectsInbound)
         XCTAssertFalse(try WGFakeMachines.context(host, profile: "roadwarrior").spec.expectsInbound)
     }
+
+    func testARunningTunnelIsStoppedBeforeItsConfigChanges() throws {
+        // wg-quick down runs the PostDown of the file as it is then: stopping after the write would leave the
+        // old MASQUERADE rule behind when masquerade turns into route. So: stop with the old file, write, start.
+        let host = WGFakeMachines.debian()
+        host.addDirectory("/etc/wireguard", permissions: 0o700)
+        host.addFile("/etc/wireguard/wg0.key", WGKey.generatePrivate().base64 + "\n", permissions: 0o600)
+        host.addFile("/etc/wireguard/wg0.conf", "[Interface]\nPostUp = iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o ens18 -j MASQUERADE\n", permissions: 0o600)
+        host.respond(to: ["systemctl", "is-active"], with: WGCommandResult(status: 0))
+        let report = WGFakeMachines.plan(try WGFakeMachines.context(host, vars: ["lan_access=route"]))
+        let config = try XCTUnwrap(report.resource("interface-config"))
+        XCTAssertEqual(config.changes.first?.argv, ["systemctl", "stop", "wg-quick@wg0"], "\(config.changes.map(\.summary))")
+        XCTAssertEqual(config.changes.dropFirst().first?.path, "/etc/wireguard/wg0.conf")
+        // Not running: nothing to stop.
+        host.respond(to: ["systemctl", "is-active"], with: WGCommandResult(status: 3))
+        let idle = WGFakeMachines.plan(try WGFakeMachines.context(host, vars: ["lan_access=route"]))
+        XCTAssertFalse(idle.allArgv.contains(["systemctl", "stop", "wg-quick@wg0"]))
+    }
 }

@@ -3,7 +3,8 @@
 # `wgagent apply --profile hub` running wghub beside its wg0, a home router doing NAT, a Debian/systemd
 # site VM behind it whose first boot runs the enroll line (as a cloud-init hook would), and a LAN host
 # behind the site. Then: tunnel, handshake, pings hub <-> site <-> LAN host, the site on the dashboard and in
-# /metrics, the port-forward verdict with and without the router's DNAT rule, and wghub killed -9 while the
+# /metrics, the port-forward verdicts (DNAT on the router or not, the site's firewall closed), apply again with
+# the enrollment's values, route mode with the missing return route the doctor names, and wghub killed -9 while the
 # site reports -> reports spooled -> wghub back -> every report delivered, none stored twice (counted in the
 # hub's SQLite file). Everything is torn down on exit.
 #
@@ -142,6 +143,13 @@ e2e_refusal() {   # e2e_refusal TEXT WORD CMD… -- CMD in the site VM exits 2 a
     lab_bad "refused: $text: expected exit 2 and an error naming '$word', got exit $rc"
     e2e_show "$LAB_DIR/refusal.out" >&2
   fi
+}
+
+e2e_doctor() {    # e2e_doctor LABEL -- wgagent doctor --json in the site VM, kept in LAB_DIR/LABEL.json
+  lab_vm_exec site timeout 60 wgagent doctor --json >"$LAB_DIR/$1.json" 2>"$LAB_DIR/$1.err" || true
+}
+e2e_finding() {   # e2e_finding LABEL CHECK FIELD
+  jq -r --arg c "$2" ".[] | select(.check == \$c) | $3 // empty" "$LAB_DIR/$1.json" 2>/dev/null
 }
 
 e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in CP_VERDICT
@@ -367,6 +375,28 @@ main() {
   lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply2.out" 2>&1 || rc=$?
   e2e_expect "apply again: converges" 0 "$rc"
   lab_check "apply again: no second port check (a verdict is saved)" sh -c "! grep -q 'asking the hub for a probe' '$LAB_DIR/site-apply2.out'"
+
+  # ------------------------------------------------------------------ route mode: the missing return route
+  lab_step "route mode (lan_access=route): ping reaches the gateway but nothing behind it, until the LAN router has the route"
+  rc=0
+  lab_vm_exec site timeout 120 wgagent apply --profile site-gateway --var lan_access=route >"$LAB_DIR/site-route.out" 2>&1 || rc=$?
+  e2e_expect "apply --var lan_access=route converges" 0 "$rc"
+  lab_vm_exec site ping -c 1 -W 2 "$HUB_TUN" >/dev/null 2>&1   # the tunnel back after wg-quick's restart
+  lab_check "hub -> site still answers: ping $SITE_ADDR" lab_ns_exec hub ping -c 2 -W 2 "$SITE_ADDR"
+  lab_check "hub -> LAN host now fails: no NAT, and the LAN has no route back to $POOL" \
+    sh -c "! ip netns exec $(lab_ns hub) ping -c 2 -W 2 $LANHOST"
+  e2e_doctor doctor-route1
+  e2e_expect "doctor: return-route is a problem" problem "$(e2e_finding doctor-route1 return-route .verdict)"
+  lab_info "doctor: $(e2e_finding doctor-route1 return-route .detail)"
+  lab_info "fix: $(e2e_finding doctor-route1 return-route .fix)"
+  lab_check "doctor names the route to add on the LAN router ($POOL via $SITE_LAN on $LAN_GW)" \
+    grep -qF "on the LAN router $LAN_GW add a route to $POOL via $SITE_LAN" <<<"$(e2e_finding doctor-route1 return-route .fix)"
+  lab_route router "$POOL" via "$SITE_LAN"
+  lab_info "router: ip route add $POOL via $SITE_LAN (what the doctor said)"
+  e2e_doctor doctor-route2
+  e2e_expect "doctor: return-route ok once the router has it" ok "$(e2e_finding doctor-route2 return-route .verdict)"
+  lab_check "hub -> LAN host: ping $LANHOST (routed, the LAN host sees the tunnel address)" lab_ns_exec hub ping -c 2 -W 2 "$LANHOST"
+  lab_check "LAN host -> hub: ping $HUB_TUN (via its router, then the site and the tunnel)" lab_ns_exec lan ping -c 2 -W 2 "$HUB_TUN"
 
   # ------------------------------------------------------------------ 7. hub killed while the site reports
   lab_step "wghub killed (-9) while the site reports every $E2E_REPORT_INTERVAL s; back after $E2E_HUB_DOWN s"
