@@ -81,13 +81,15 @@ final class WGHealthBatcher: @unchecked Sendable {
                 WHERE id = :id
                 """
         ).execute(arguments: ["seq": p.report.seq, "body": p.body, "id": p.siteID, "t": p.time, "obs": p.observedAddress])
-        // Bounded retention: drop everything older than the newest `retention` reports.
-        try db.cachedStatement(
-            sql: """
-                DELETE FROM reports WHERE site_id = ? AND seq < (
-                    SELECT seq FROM reports WHERE site_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-                """
-        ).execute(arguments: [p.siteID, p.siteID, max(p.retention, 1) - 1])
+        // Bounded retention: drop everything older than the newest `retention` reports. The oldest seq to keep is
+        // looked up first: with the subquery inside the DELETE, SQLite collected the keys in a temporary table
+        // first (the statement reads the table it deletes from); this was the costliest of the three statements.
+        let keep = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT seq FROM reports WHERE site_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?"),
+            arguments: [p.siteID, max(p.retention, 1) - 1])
+        if let keep {
+            try db.cachedStatement(sql: "DELETE FROM reports WHERE site_id = ? AND seq < ?").execute(arguments: [p.siteID, keep])
+        }
         return true
     }
 }
