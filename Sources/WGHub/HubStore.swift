@@ -77,9 +77,6 @@ public final class HubStore: Sendable {
             // A group-commit transaction dirties a few pages per report: with SQLite's default 2 MB cache it spilled
             // pages into the WAL mid-transaction and read them back at commit (profiled: pread at 4-6% of the hub).
             try db.execute(sql: "PRAGMA cache_size = -16384")  // KiB; an upper bound, taken only as pages are used
-            // Checkpoints copy each page's newest WAL frame back into the database: rarer ones copy a hot page once
-            // instead of many times (profiled at 8% of the hub under load with the default 1,000 pages).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8000")  // pages: the WAL stays under ~32 MB
         }
         self.path = path
         // DatabasePool always uses WAL.
