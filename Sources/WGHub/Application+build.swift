@@ -19,7 +19,7 @@ public func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     }
 
     router.post("/v1/health") { request, context in
-        let site = try await hub.site(bearer: request.bearer)
+        let site = try await hub.siteKey(bearer: request.bearer)
         let (report, text) = try await JSON.decode(WGHealthReport.self, from: request, limit: limit)
         return try JSON.response(try await hub.health(report, body: text, site: site, from: context.clientAddress))
     }

@@ -149,9 +149,20 @@ public final class Hub: Sendable {
         return site
     }
 
+    /// The sender of a health report: id and key only, usually from memory (no read per report).
+    public func siteKey(bearer: String?) async throws -> SiteKey {
+        guard let bearer, !bearer.isEmpty else { throw HubError.credentialMissing }
+        guard let key = try await store.siteKey(credential: bearer) else { throw HubError.credentialRefused }
+        return key
+    }
+
     // MARK: health
 
     public func health(_ report: WGHealthReport, body: String, site: Site, from client: String?) async throws -> WGHealthAck {
+        try await health(report, body: body, site: SiteKey(site), from: client)
+    }
+
+    public func health(_ report: WGHealthReport, body: String, site: SiteKey, from client: String?) async throws -> WGHealthAck {
         guard report.seq >= 0 else { throw HubError.invalid("seq", "must be ≥ 0") }
         guard !report.interface.isEmpty, report.interface.count <= 15 else { throw HubError.invalid("interface", "1…15 characters") }
         for (i, p) in report.peers.enumerated() where (try? WGKey(base64: p.publicKey)) == nil {
@@ -161,7 +172,7 @@ public final class Hub: Sendable {
             siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention)
         metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
         for r in report.probeResults ?? [] {
-            if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, site: site) }
+            if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, siteID: site.id) }
         }
         let peer = await peers()[site.publicKey]
         let status = config.thresholds.status(latestHandshake: peer?.latestHandshake, lastReport: Date(), now: Date())
@@ -189,10 +200,14 @@ public final class Hub: Sendable {
     }
 
     public func completeProbe(id: String, nonce: String?, agentVerdict: String? = nil, site: Site) async throws -> WGProbeVerdict {
+        try await completeProbe(id: id, nonce: nonce, agentVerdict: agentVerdict, siteID: site.id)
+    }
+
+    func completeProbe(id: String, nonce: String?, agentVerdict: String? = nil, siteID: Int64) async throws -> WGProbeVerdict {
         if let agentVerdict, !WGProbeResult.agentVerdicts.contains(agentVerdict) {
             throw HubError(400, "invalid_verdict", "field \"verdict\": \"\(agentVerdict.prefix(60))\" is not one of: \(WGProbeResult.agentVerdicts.joined(separator: "; "))")
         }
-        let verdict = try await store.completeProbe(siteID: site.id, probeID: id, seenNonce: nonce, agentVerdict: agentVerdict)
+        let verdict = try await store.completeProbe(siteID: siteID, probeID: id, seenNonce: nonce, agentVerdict: agentVerdict)
         metrics.count("wghub_probe_results_total")
         return WGProbeVerdict(probeID: id, verdict: verdict)
     }

@@ -19,9 +19,17 @@ public enum Secrets {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Lowercase hex. By table, not String(format:): it runs on every authenticated request (profiled at 7%).
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public static func newSecret(prefix: String) -> String { prefix + base64URL(randomBytes(32)) }
 

@@ -55,6 +55,8 @@ final class EnrollRouterTests: XCTestCase {
         try await t.app().test(.router) { client in
             let first = try decodeJSON(WGEnrollResponse.self, try await client.postJSON("/v1/enroll", enrollBody(token: token)).body)
             let other = try decodeJSON(WGEnrollResponse.self, try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "b")).body)
+            // In use before the re-enrollment (so the hub holds it in memory).
+            await AssertEqual(try await client.postJSON("/v1/health", WGHealthReport(seq: 1, agentTime: 1, interface: "wg0"), bearer: other.credential).status, .ok)
             let again = try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "b2", lan: ["203.0.113.128/25"]))
             XCTAssertEqual(again.status, .ok)
             let a2 = try decodeJSON(WGEnrollResponse.self, again.body)
@@ -64,7 +66,7 @@ final class EnrollRouterTests: XCTestCase {
             // The old credential no longer works, the new one does.
             let old = try await client.postJSON("/v1/health", WGHealthReport(seq: 1, agentTime: 1, interface: "wg0"), bearer: other.credential)
             XCTAssertEqual(old.status, .unauthorized)
-            let new = try await client.postJSON("/v1/health", WGHealthReport(seq: 1, agentTime: 1, interface: "wg0"), bearer: a2.credential)
+            let new = try await client.postJSON("/v1/health", WGHealthReport(seq: 2, agentTime: 1, interface: "wg0"), bearer: a2.credential)
             XCTAssertEqual(new.status, .ok)
         }
         await AssertEqual(try await t.store.allSites().count, 2)

@@ -91,6 +91,8 @@ extension HealthProbeAdminTests {
             await AssertEqual(try await client.get("/v1/sites/999", bearer: admin).status, .notFound)
             await AssertEqual(try decodeJSON(WGErrorBody.self, try await client.get("/v1/sites/abc", bearer: admin).body).field, "id")
 
+            // alpha's credential in use (so the hub holds it in memory) until the delete.
+            await AssertEqual(try await client.postJSON("/v1/health", healthReport(1), bearer: a.credential).status, .ok)
             await AssertEqual(try await client.execute(uri: "/v1/sites/\(a.siteID!)", method: .delete).status, .unauthorized)
             let del = try await client.execute(uri: "/v1/sites/\(a.siteID!)", method: .delete, headers: [.authorization: "Bearer \(admin)"])
             XCTAssertEqual(del.status, .ok)
