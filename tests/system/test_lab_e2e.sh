@@ -16,7 +16,8 @@
 #                                                          +--- LAN host eth0 198.51.100.3/24
 #
 # Needs root. Env: WGHUB_BIN / WGAGENT_BIN (default REPO/.build/release/{wghub,wgagent}, static Swift runtime:
-# scripts/build-release.sh), E2E_REPORT_INTERVAL (s, default 2), E2E_HUB_DOWN (s the hub stays dead, default 12),
+# scripts/build-release.sh), E2E_SITE_KIND (systemd|openrc: the site VM's init, default systemd; the hub VM is
+# systemd), E2E_REPORT_INTERVAL (s, default 2), E2E_HUB_DOWN (s the hub stays dead, default 12),
 # WGLAB_KEEP=1 keeps the work dir.
 set -uo pipefail
 
@@ -28,6 +29,8 @@ WGHUB_BIN=${WGHUB_BIN:-$E2E_REPO/.build/release/wghub}
 WGAGENT_BIN=${WGAGENT_BIN:-$E2E_REPO/.build/release/wgagent}
 E2E_REPORT_INTERVAL=${E2E_REPORT_INTERVAL:-2}
 E2E_HUB_DOWN=${E2E_HUB_DOWN:-12}
+E2E_SITE_KIND=${E2E_SITE_KIND:-systemd}
+case $E2E_SITE_KIND in systemd|openrc) ;; *) echo "test_lab_e2e: ERROR: E2E_SITE_KIND must be systemd or openrc" >&2; exit 1 ;; esac
 HUB_LINK=203.0.113.1
 ROUTER_WAN=203.0.113.2
 LAN_GW=198.51.100.1
@@ -80,6 +83,28 @@ e2e_site_preboot() {
   local root=$2
   install -D -m 755 "$WGAGENT_BIN" "$root/usr/local/bin/wgagent" || return 1
   echo "$SITE_NAME" >"$root/etc/hostname"   # cloud-init's hostname: what the hub and its dashboard show
+  local args
+  # shellcheck disable=SC2086  # the printed line, word by word, each word quoted for the hook's shell (OpenRC)
+  args=$(printf "'%s' " ${ENROLL_LINE#wgagent } --var "report_interval=$E2E_REPORT_INTERVAL")
+  if [ "$E2E_SITE_KIND" = openrc ]; then
+    cat >"$root/etc/init.d/wgagent-firstboot" <<EOF
+#!/sbin/openrc-run
+# What a cloud-init runcmd (or Alpine's local.d) does on first boot: enroll with the hub.
+description="wgagent first-boot enrollment"
+depend() { after net; }
+start() {
+	[ -e /var/lib/wgagent/enrollment.json ] && return 0
+	ebegin "Enrolling with the hub"
+	cd / && /usr/local/bin/wgagent $args >>/var/log/wgagent-firstboot.log 2>&1
+	rc=\$?
+	echo \$rc >/var/log/wgagent-firstboot.rc
+	eend \$rc
+}
+EOF
+    chmod 755 "$root/etc/init.d/wgagent-firstboot"
+    ln -sf /etc/init.d/wgagent-firstboot "$root/etc/runlevels/default/wgagent-firstboot"
+    return 0
+  fi
   mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
   cat >"$root/etc/systemd/system/wgagent-firstboot.service" <<EOF
 # What a cloud-init runcmd does on first boot: enroll with the hub (the line \`wghub token create\` printed).
@@ -144,6 +169,16 @@ e2e_refusal() {   # e2e_refusal TEXT WORD CMD… -- CMD in the site VM exits 2 a
     e2e_show "$LAB_DIR/refusal.out" >&2
   fi
 }
+
+# The site's services, whichever init it runs.
+e2e_site_active() {   # prints active / inactive
+  if [ "$E2E_SITE_KIND" = systemd ]; then lab_vm_exec site systemctl is-active "$1" 2>&1
+  else lab_vm_exec site rc-service "$1" status >/dev/null 2>&1 && echo active || echo inactive; fi
+}
+e2e_reporter_file() {
+  if [ "$E2E_SITE_KIND" = systemd ]; then echo /etc/systemd/system/wgagent-reporter.service; else echo /etc/init.d/wgagent-reporter; fi
+}
+e2e_reporter_interval_ok() { lab_vm_exec site grep -qE "report --interval $E2E_REPORT_INTERVAL(\"|\$)" "$(e2e_reporter_file)"; }
 
 e2e_doctor() {    # e2e_doctor LABEL -- wgagent doctor --json in the site VM, kept in LAB_DIR/LABEL.json
   lab_vm_exec site timeout 60 wgagent doctor --json >"$LAB_DIR/$1.json" 2>"$LAB_DIR/$1.err" || true
@@ -238,14 +273,19 @@ main() {
   lab_check "admin token created" test -n "$ADMIN"
 
   # ------------------------------------------------------------------ 3. site VM, first boot
-  lab_step "site VM: first boot runs the enroll line (a first-boot hook, as cloud-init runcmd would)"
+  lab_step "site VM ($E2E_SITE_KIND): first boot runs the enroll line (a first-boot hook, as cloud-init runcmd would)"
   t0=$SECONDS
-  LAB_VM_PREBOOT=e2e_site_preboot LAB_BOOT_TIMEOUT=420 lab_vm_boot site systemd site
+  LAB_VM_PREBOOT=e2e_site_preboot LAB_BOOT_TIMEOUT=420 lab_vm_boot site "$E2E_SITE_KIND" site
   lab_vm_exec site cat /var/log/wgagent-firstboot.log >"$LAB_DIR/firstboot.log" 2>&1
   grep -E '^(wgagent enroll|  [a-z]+ +|done|enrolled)' "$LAB_DIR/firstboot.log" | grep -vE '^  (ok|changed) ' | e2e_show
-  e2e_expect "first-boot unit finished (Result, $((SECONDS - t0)) s from boot)" success \
-    "$(lab_vm_exec site systemctl show -p Result --value wgagent-firstboot 2>&1)"
-  e2e_expect "first-boot enroll exit status" 0 "$(lab_vm_exec site systemctl show -p ExecMainStatus --value wgagent-firstboot 2>&1)"
+  if [ "$E2E_SITE_KIND" = systemd ]; then
+    e2e_expect "first-boot unit finished (Result, $((SECONDS - t0)) s from boot)" success \
+      "$(lab_vm_exec site systemctl show -p Result --value wgagent-firstboot 2>&1)"
+    e2e_expect "first-boot enroll exit status" 0 "$(lab_vm_exec site systemctl show -p ExecMainStatus --value wgagent-firstboot 2>&1)"
+  else
+    e2e_expect "first-boot service started ($((SECONDS - t0)) s from boot)" active "$(e2e_site_active wgagent-firstboot)"
+    e2e_expect "first-boot enroll exit status" 0 "$(lab_vm_exec site cat /var/log/wgagent-firstboot.rc 2>&1)"
+  fi
   e2e_expect "enrollment.json mode" 600 "$(lab_vm_exec site stat -c %a /var/lib/wgagent/enrollment.json 2>&1)"
   SITE_ADDR=$(lab_vm_exec site cat /var/lib/wgagent/enrollment.json 2>/dev/null | jq -r '.address // empty' | cut -d/ -f1)
   SITE_PUB=$(lab_vm_exec site cat /etc/wireguard/wg0.pub 2>/dev/null)
@@ -307,9 +347,8 @@ main() {
     sleep 0.5
   done
   lab_check "the reporter service delivers reports (last report at ${last_at:-never})" test -n "$last_at"
-  e2e_expect "reporter service active" active "$(lab_vm_exec site systemctl is-active wgagent-reporter 2>&1)"
-  lab_check "reporter runs every $E2E_REPORT_INTERVAL s (--var report_interval)" \
-    lab_vm_exec site grep -q "report --interval $E2E_REPORT_INTERVAL\$" /etc/systemd/system/wgagent-reporter.service
+  e2e_expect "reporter service active ($(e2e_reporter_file))" active "$(e2e_site_active wgagent-reporter)"
+  lab_check "reporter runs every $E2E_REPORT_INTERVAL s (--var report_interval)" e2e_reporter_interval_ok
   e2e_api / >"$LAB_DIR/dashboard.html" 2>"$LAB_DIR/dashboard.err"
   e2e_page_text "$LAB_DIR/dashboard.html" >"$LAB_DIR/dashboard.txt"
   lab_info "dashboard: $(grep -oE '[0-9]+ sites?: [a-z0-9 ,]+' "$LAB_DIR/dashboard.txt" | head -n1)"
@@ -369,8 +408,7 @@ main() {
   lab_check "apply changes nothing (enroll left it converged)" grep -q '^changed 0, ok ' "$LAB_DIR/site-apply.out"
   lab_check "apply with no verdict saved checks the port once: not reaching the VM" \
     grep -q 'UDP 51820: not reaching the VM' "$LAB_DIR/site-apply.out"
-  lab_check "reporter interval kept (enroll's --var report_interval=$E2E_REPORT_INTERVAL)" \
-    lab_vm_exec site grep -q "report --interval $E2E_REPORT_INTERVAL\$" /etc/systemd/system/wgagent-reporter.service
+  lab_check "reporter interval kept (enroll's --var report_interval=$E2E_REPORT_INTERVAL)" e2e_reporter_interval_ok
   rc=0
   lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply2.out" 2>&1 || rc=$?
   e2e_expect "apply again: converges" 0 "$rc"
@@ -414,7 +452,11 @@ main() {
   waiting=$(lab_vm_sh site 'ls /var/lib/wgagent/spool | grep -c "\.json$"' 2>/dev/null)
   s1=$(lab_vm_exec site cat /var/lib/wgagent/report-seq 2>/dev/null | tr -d '[:space:]')
   lab_info "site: report-seq $s1, $waiting report(s) waiting in /var/lib/wgagent/spool"
-  lab_vm_exec site journalctl -u wgagent-reporter -o cat --no-pager 2>/dev/null | grep 'hub not reached' | tail -n 1 | e2e_show
+  if [ "$E2E_SITE_KIND" = systemd ]; then
+    lab_vm_exec site journalctl -u wgagent-reporter -o cat --no-pager 2>/dev/null
+  else
+    lab_vm_exec site cat /var/log/wgagent-reporter.log 2>/dev/null
+  fi | grep 'hub not reached' | tail -n 1 | e2e_show
   lab_check "site: reports spooled while the hub is down (≥ 3, got ${waiting:-0})" test "${waiting:-0}" -ge 3
   lab_vm_exec hub systemctl start wghub || lab_fail "systemctl start wghub"
   e2e_wait_hub_up || lab_fail "wghub did not come back"
