@@ -8,54 +8,54 @@ import WGModel
 
 /// The routes, as in Hummingbird's examples: `buildRouter` for tests through the router, `buildApplication`
 /// for a server (TLS unless `insecureHTTP`).
-public func buildRouter(hub: Hub) -> Router<HubRequestContext> {
-    let router = Router(context: HubRequestContext.self)
-    router.middlewares.add(HubErrorMiddleware(metrics: hub.metrics, logger: hub.logger))
+public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
+    let router = Router(context: WGHubRequestContext.self)
+    router.middlewares.add(WGHubErrorMiddleware(metrics: hub.metrics, logger: hub.logger))
     let limit = hub.config.maxBodyBytes
 
     router.post("/v1/enroll") { request, context in
-        let (body, _) = try await JSON.decode(WGEnrollRequest.self, from: request, limit: limit)
-        return try JSON.response(try await hub.enroll(body, from: context.clientAddress))
+        let (body, _) = try await WGHubJSON.decode(WGEnrollRequest.self, from: request, limit: limit)
+        return try WGHubJSON.response(try await hub.enroll(body, from: context.clientAddress))
     }
 
     router.post("/v1/health") { request, context in
         let site = try await hub.siteKey(bearer: request.bearer)
-        let (report, text) = try await JSON.decode(WGHealthReport.self, from: request, limit: limit)
-        return try JSON.response(try await hub.health(report, body: text, site: site, from: context.clientAddress))
+        let (report, text) = try await WGHubJSON.decode(WGHealthReport.self, from: request, limit: limit)
+        return try WGHubJSON.response(try await hub.health(report, body: text, site: site, from: context.clientAddress))
     }
 
     router.post("/v1/probe") { request, context in
         let site = try await hub.site(bearer: request.bearer)
-        let (probe, _) = try await JSON.decode(WGProbeRequest.self, from: request, limit: limit)
-        return try JSON.response(try await hub.probe(probe, site: site, from: context.clientAddress), status: .accepted)
+        let (probe, _) = try await WGHubJSON.decode(WGProbeRequest.self, from: request, limit: limit)
+        return try WGHubJSON.response(try await hub.probe(probe, site: site, from: context.clientAddress), status: .accepted)
     }
 
     router.post("/v1/probe/{id}/result") { request, context in
         let site = try await hub.site(bearer: request.bearer)
-        let (result, _) = try await JSON.decode(WGProbeResult.self, from: request, limit: limit)
+        let (result, _) = try await WGHubJSON.decode(WGProbeResult.self, from: request, limit: limit)
         let id = context.parameters.get("id") ?? ""
-        return try JSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, agentVerdict: result.verdict, site: site))
+        return try WGHubJSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, agentVerdict: result.verdict, site: site))
     }
 
     router.get("/v1/sites") { request, _ in
         try hub.checkAdmin(request.bearer)
-        return try JSON.response(try await hub.views())
+        return try WGHubJSON.response(try await hub.views())
     }
 
     router.get("/v1/sites/{id}") { request, context in
         try hub.checkAdmin(request.bearer)
-        return try JSON.response(try await hub.view(id: try siteID(context)))
+        return try WGHubJSON.response(try await hub.view(id: try siteID(context)))
     }
 
     router.delete("/v1/sites/{id}") { request, context in
         try hub.checkAdmin(request.bearer)
         let site = try await hub.deleteSite(id: try siteID(context))
-        return try JSON.response(["deleted": site.id])
+        return try WGHubJSON.response(["deleted": site.id])
     }
 
     router.get("/metrics") { request, _ in
         if !hub.config.openDashboard { try hub.checkAdmin(request.bearer) }
-        let text = await MetricsPage.render(hub: hub)
+        let text = await WGMetricsPage.render(hub: hub)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -63,7 +63,7 @@ public func buildRouter(hub: Hub) -> Router<HubRequestContext> {
 
     router.get("/") { request, _ in
         if !hub.config.openDashboard { try hub.checkAdmin(request.bearer) }
-        let html = try await Dashboard.render(views: try await hub.views(), hub: hub, now: Date())
+        let html = try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date())
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -71,9 +71,9 @@ public func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     return router
 }
 
-private func siteID(_ context: HubRequestContext) throws -> Int64 {
+private func siteID(_ context: WGHubRequestContext) throws -> Int64 {
     guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
-        throw HubError.invalid("id", "a site id is a positive integer (see GET /v1/sites)")
+        throw WGHubError.invalid("id", "a site id is a positive integer (see GET /v1/sites)")
     }
     return id
 }
@@ -81,14 +81,14 @@ private func siteID(_ context: HubRequestContext) throws -> Int64 {
 /// The server: TLS with the identity (or plain HTTP when `insecureHTTP`), bound to the configured address.
 /// `onRunning` gets the bound port (useful with port 0).
 public func buildApplication(
-    hub: Hub, tls: TLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    hub: WGHubService, tls: WGTLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = buildRouter(hub: hub)
     let server: HTTPServerBuilder
     if hub.config.insecureHTTP {
         server = .http1()
     } else {
-        guard let tls else { throw HubStartError("no TLS identity: HTTPS needs a certificate (or pass --insecure-http)") }
+        guard let tls else { throw WGHubStartError("no TLS identity: HTTPS needs a certificate (or pass --insecure-http)") }
         server = try .tls(.http1(), tlsConfiguration: try tls.serverConfiguration())
     }
     return Application(
@@ -100,7 +100,7 @@ public func buildApplication(
 }
 
 /// Builds and runs the server until SIGTERM / SIGINT.
-public func runServer(hub: Hub, tls: TLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+public func runServer(hub: WGHubService, tls: WGTLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     let app = try buildApplication(hub: hub, tls: tls, onRunning: onRunning)
     try await app.runService()
 }

@@ -16,10 +16,10 @@ struct AdminTokenCreateCommand: ParsableCommand {
     func run() throws {
         var seconds: Double?
         if let ttl {
-            guard let s = Durations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 24h or 30d") }
+            guard let s = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 24h or 30d") }
             seconds = s
         }
-        let store = try HubStore.open(dataDirectory: data.data)
+        let store = try WGHubStore.open(dataDirectory: data.data)
         let (id, secret) = try store.createToken(kind: .admin, name: name, ttl: seconds)
         print("admin token \(id)\(seconds.map { ", expires " + ISO8601DateFormatter().string(from: Date().addingTimeInterval($0)) } ?? "")")
         print(secret)

@@ -58,35 +58,35 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "wghub")
         let (host, port) = try Self.parseListen(listen)
-        let addressPool: AddressPool
-        do { addressPool = try AddressPool(pool) } catch { throw ValidationError("\(error)") }
+        let addressPool: WGAddressPool
+        do { addressPool = try WGAddressPool(pool) } catch { throw ValidationError("\(error)") }
         do { _ = try WGEndpoint(endpoint) } catch { throw ValidationError("--endpoint: \(error)") }
-        guard let stale = Durations.parse(staleAfter), let offline = Durations.parse(offlineAfter), offline >= stale else {
+        guard let stale = WGDurations.parse(staleAfter), let offline = WGDurations.parse(offlineAfter), offline >= stale else {
             throw ValidationError("--stale-after / --offline-after: durations like 180s, 3m, 1h; offline-after must not be shorter")
         }
-        let config = HubConfiguration(
+        let config = WGHubConfiguration(
             listenHost: host, listenPort: port, dataDirectory: data.data, endpoint: endpoint, pool: addressPool,
             tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, insecureHTTP: insecureHTTP, publicURL: publicURL,
             keepalive: keepalive, thresholds: .init(staleAfter: stale, offlineAfter: offline), retention: retention,
             maxBodyBytes: maxBody, enrollFailureLimit: enrollFailureLimit, openDashboard: openDashboard,
             healthBatch: healthBatch)
 
-        let control: any WireGuardControl
+        let control: any WGInterfaceControl
         if noInterface {
             guard let k = hubPublicKey, let key = try? WGKey(base64: k) else {
                 throw ValidationError("--no-interface needs --hub-public-key KEY (44 base64 characters, from `wg pubkey`)")
             }
-            control = NoInterfaceControl(publicKey: key)
+            control = WGNoInterfaceControl(publicKey: key)
         } else {
             control = WGCommandControl(interface: interface)
         }
-        let store = try HubStore.open(dataDirectory: data.data)
-        let hub = try Hub(config: config, store: store, control: control, logger: logger)
+        let store = try WGHubStore.open(dataDirectory: data.data)
+        let hub = try WGHubService(config: config, store: store, control: control, logger: logger)
         try await hub.reconcile()
 
-        var tls: TLSIdentity?
+        var tls: WGTLSIdentity?
         if !insecureHTTP {
-            let identity = try TLSIdentity.loadOrCreate(
+            let identity = try WGTLSIdentity.loadOrCreate(
                 dataDirectory: data.data, certificatePath: tlsCert, keyPath: tlsKey, hostNames: config.certificateHostNames)
             tls = identity
             try store.setMeta("pin", identity.pin)

@@ -20,9 +20,9 @@ struct TokenCreateCommand: ParsableCommand {
     var hub: String?
 
     func run() throws {
-        guard let seconds = Durations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
+        guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
         guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
-        let store = try HubStore.open(dataDirectory: data.data)
+        let store = try WGHubStore.open(dataDirectory: data.data)
         let (id, secret) = try store.createToken(kind: .enroll, name: name, profile: profile, ttl: seconds, maxUses: uses)
         let url = try hub ?? store.meta("public_url") ?? "https://HUB:8443"
         let pin = try Self.pin(store: store, dataDirectory: data.data)
@@ -37,10 +37,10 @@ struct TokenCreateCommand: ParsableCommand {
         print("  " + line)
     }
 
-    static func pin(store: HubStore, dataDirectory: String) throws -> String? {
-        let cert = (dataDirectory as NSString).appendingPathComponent(TLSIdentity.certificateFile)
+    static func pin(store: WGHubStore, dataDirectory: String) throws -> String? {
+        let cert = (dataDirectory as NSString).appendingPathComponent(WGTLSIdentity.certificateFile)
         if let stored = try store.meta("pin") { return stored }
-        if FileManager.default.fileExists(atPath: cert) { return try TLSIdentity.pin(certificatePath: cert) }
+        if FileManager.default.fileExists(atPath: cert) { return try WGTLSIdentity.pin(certificatePath: cert) }
         return nil
     }
 }

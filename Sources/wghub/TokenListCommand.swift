@@ -10,7 +10,7 @@ struct TokenListCommand: ParsableCommand {
     var all = false
 
     func run() throws {
-        let store = try HubStore.open(dataDirectory: data.data)
+        let store = try WGHubStore.open(dataDirectory: data.data)
         let now = Date()
         let fmt = ISO8601DateFormatter()
         let rows = try store.tokens().filter { all || $0.kind == .enroll }

@@ -9,7 +9,7 @@ struct TokenRevokeCommand: ParsableCommand {
     var id: String
 
     func run() throws {
-        let store = try HubStore.open(dataDirectory: data.data)
+        let store = try WGHubStore.open(dataDirectory: data.data)
         guard try store.revokeToken(id: id) else {
             throw ValidationError("no token \(id): see `wghub token list --all`")
         }

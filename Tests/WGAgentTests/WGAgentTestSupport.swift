@@ -43,22 +43,22 @@ final class PortBox: @unchecked Sendable {
 /// The real hub, in-process, over TLS (its self-signed identity) on 127.0.0.1 with a kernel-chosen port.
 struct LiveHub {
     let dir: String
-    let hub: Hub
+    let hub: WGHubService
     let hubKey = WGKey.generatePrivate().publicKey
-    let tls: TLSIdentity
+    let tls: WGTLSIdentity
 
     init(insecureHTTP: Bool = false) throws {
         dir = try makeTempDir()
         var logger = Logger(label: "wgagent-test-hub")
         logger.logLevel = .critical
-        let config = HubConfiguration(
+        let config = WGHubConfiguration(
             listenHost: "127.0.0.1", listenPort: 0, dataDirectory: dir, endpoint: "203.0.113.1:51820",
-            pool: try AddressPool("192.0.2.0/24"), insecureHTTP: insecureHTTP)
-        hub = try Hub(config: config, store: try HubStore.open(dataDirectory: dir), control: NoInterfaceControl(publicKey: hubKey), logger: logger)
-        tls = try TLSIdentity.loadOrCreate(dataDirectory: dir, hostNames: ["127.0.0.1"])
+            pool: try WGAddressPool("192.0.2.0/24"), insecureHTTP: insecureHTTP)
+        hub = try WGHubService(config: config, store: try WGHubStore.open(dataDirectory: dir), control: WGNoInterfaceControl(publicKey: hubKey), logger: logger)
+        tls = try WGTLSIdentity.loadOrCreate(dataDirectory: dir, hostNames: ["127.0.0.1"])
     }
 
-    var store: HubStore { hub.store }
+    var store: WGHubStore { hub.store }
 
     func token(uses: Int = 1) throws -> String {
         try store.createToken(kind: .enroll, name: nil, profile: "site-gateway", ttl: 3600, maxUses: uses).secret

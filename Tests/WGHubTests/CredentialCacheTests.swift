@@ -5,8 +5,8 @@ import XCTest
 final class CredentialCacheTests: XCTestCase {
     /// A lookup that read the store before a delete or re-enrollment must not cache what it read.
     func testLookupStartedBeforeAnInvalidationIsNotCached() {
-        let cache = CredentialCache()
-        let key = SiteKey(id: 1, publicKey: "k")
+        let cache = WGCredentialCache()
+        let key = WGSiteKey(id: 1, publicKey: "k")
         let (_, seen) = cache.get("h")
         cache.invalidate()
         cache.put("h", key, seen: seen)

@@ -187,13 +187,13 @@ final class EnrollRouterTests: XCTestCase {
     }
 
     func testPoolFullIsClear() async throws {
-        let t = try TestHub { $0.pool = try! AddressPool("192.0.2.0/30") }  // .1 hub, .2 the only site address
+        let t = try TestHub { $0.pool = try! WGAddressPool("192.0.2.0/30") }  // .1 hub, .2 the only site address
         let token = try t.token(uses: 3)
         _ = try await t.hub.enroll(enrollBody(token: token), from: nil)
         do {
             _ = try await t.hub.enroll(enrollBody(token: token), from: nil)
             XCTFail("expected pool_full")
-        } catch let e as HubError {
+        } catch let e as WGHubError {
             XCTAssertEqual(e.status, 409)
             XCTAssertEqual(e.reason, "pool_full")
             XCTAssertTrue(e.body.message.contains("--pool"))

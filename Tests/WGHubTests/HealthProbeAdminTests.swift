@@ -53,7 +53,7 @@ extension HealthProbeAdminTests {
     }
 
     func testStatusFromHandshakeAndReport() throws {
-        let th = StatusThresholds(staleAfter: 180, offlineAfter: 600)
+        let th = WGStatusThresholds(staleAfter: 180, offlineAfter: 600)
         let now = Date(timeIntervalSince1970: 1_000_000)
         let t = Int64(now.timeIntervalSince1970)
         XCTAssertEqual(th.status(latestHandshake: t - 10, lastReport: now.addingTimeInterval(-30), now: now), .online)
@@ -80,14 +80,14 @@ extension HealthProbeAdminTests {
             await AssertEqual(try await client.get("/v1/sites", bearer: token).status, .forbidden, "an enrollment token is no admin token")
             let list = try await client.get("/v1/sites", bearer: admin)
             XCTAssertEqual(list.status, .ok)
-            let views = try JSONDecoder.iso.decode([SiteView].self, from: Data(list.body.readableBytesView))
+            let views = try JSONDecoder.iso.decode([WGSiteView].self, from: Data(list.body.readableBytesView))
             XCTAssertEqual(views.map(\.hostname), ["alpha", "bravo"])
             XCTAssertEqual(views.map(\.status), [.offline, .online])
             XCTAssertEqual(views[1].receiveBytes, 1234)
             XCTAssertEqual(views[1].endpoint, "203.0.113.9:51820")
 
             let one = try await client.get("/v1/sites/\(a.siteID!)", bearer: admin)
-            XCTAssertEqual(try JSONDecoder.iso.decode(SiteView.self, from: Data(one.body.readableBytesView)).address, "192.0.2.2")
+            XCTAssertEqual(try JSONDecoder.iso.decode(WGSiteView.self, from: Data(one.body.readableBytesView)).address, "192.0.2.2")
             await AssertEqual(try await client.get("/v1/sites/999", bearer: admin).status, .notFound)
             await AssertEqual(try decodeJSON(WGErrorBody.self, try await client.get("/v1/sites/abc", bearer: admin).body).field, "id")
 
@@ -221,7 +221,7 @@ extension HealthProbeAdminTests {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
 
         let payload = WGProbeDatagram.encode(probeID: "prb_test", nonce: "00112233445566778899aabbccddeeff")
-        let source = try UDPProbeSender().send(payload, host: "127.0.0.1", port: port, avoidPort: port)
+        let source = try WGUDPProbeSender().send(payload, host: "127.0.0.1", port: port, avoidPort: port)
         XCTAssertNotEqual(source, port)
         var buf = [UInt8](repeating: 0, count: 600)
         var from = sockaddr_in()

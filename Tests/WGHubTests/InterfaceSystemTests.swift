@@ -35,8 +35,8 @@ final class InterfaceSystemTests: XCTestCase {
         try runCommand(["ip", "-n", ns, "link", "set", iface, "up"])
 
         let control = WGCommandControl(interface: iface, prefix: ["ip", "netns", "exec", ns])
-        let store = try HubStore.open(dataDirectory: dir)
-        let hub = try Hub(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
+        let store = try WGHubStore.open(dataDirectory: dir)
+        let hub = try WGHubService(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
         let token = try store.createToken(kind: .enroll, ttl: 600, maxUses: 10).secret
         let keyA = newPublicKey(), keyB = newPublicKey()
         let a = try await hub.enroll(enrollBody(token: token, key: keyA, hostname: "site-a", lan: ["198.51.100.0/24"]), from: "203.0.113.10")
@@ -57,7 +57,7 @@ final class InterfaceSystemTests: XCTestCase {
         try runCommand(["ip", "netns", "exec", ns, "wg", "set", iface, "peer", keyA, "endpoint", "203.0.113.10:51820", "persistent-keepalive", "0"])
         let stray = newPublicKey()
         try runCommand(["ip", "netns", "exec", ns, "wg", "set", iface, "peer", stray, "allowed-ips", "192.0.2.250/32"])
-        let hub2 = try Hub(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
+        let hub2 = try WGHubService(config: try makeConfig(dir: dir), store: store, control: control, prober: RecordingProber(), logger: quietLogger())
         let rec = try await hub2.reconcile()
         XCTAssertEqual(Set(rec.unchanged), [keyA, keyB])
         XCTAssertEqual(rec.removed, [stray])

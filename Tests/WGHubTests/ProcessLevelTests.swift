@@ -28,7 +28,7 @@ final class ProcessLevelTests: XCTestCase {
         defer { server.stop() }
         XCTAssertTrue(url.hasPrefix("https://127.0.0.1:"))
         XCTAssertTrue(pin.hasPrefix("sha256//"))
-        XCTAssertEqual(pin, try TLSIdentity.pin(certificatePath: dir + "/hub-cert.pem"))
+        XCTAssertEqual(pin, try WGTLSIdentity.pin(certificatePath: dir + "/hub-cert.pem"))
         for f in ["hub-cert.pem", "hub-key.pem", "wghub.sqlite", "wghub.sqlite-wal", "wghub.sqlite-shm"] {
             let mode = (try FileManager.default.attributesOfItem(atPath: dir + "/" + f)[.posixPermissions] as? NSNumber)?.intValue
             XCTAssertEqual(mode, 0o600, f)
@@ -76,8 +76,8 @@ final class ProcessLevelTests: XCTestCase {
 
         // Restart on the same folder: same pin, every acknowledged enrollment is there, no address twice.
         (server, url, pin) = try startServe(bin, dir: dir)
-        XCTAssertEqual(pin, try TLSIdentity.pin(certificatePath: dir + "/hub-cert.pem"), "same key after restart")
-        let store = try HubStore.open(dataDirectory: dir)
+        XCTAssertEqual(pin, try WGTLSIdentity.pin(certificatePath: dir + "/hub-cert.pem"), "same key after restart")
+        let store = try WGHubStore.open(dataDirectory: dir)
         let sites = try await store.allSites()
         let byKey = Dictionary(uniqueKeysWithValues: sites.map { ($0.publicKey, $0.address) })
         for (key, address) in results.acknowledged {
@@ -107,10 +107,10 @@ final class ProcessLevelTests: XCTestCase {
         // Admin token from the CLI works on the admin API.
         let adminOut = try runCommand([bin, "admin-token", "create", "--data", dir, "--name", "ops"]).out
         let admin = try XCTUnwrap(adminOut.split(separator: "\n").map(String.init).first { $0.hasPrefix("wga_") })
-        let list: [SiteView] = try await blocking {
+        let list: [WGSiteView] = try await blocking {
             let r = try client2.send(method: "GET", path: "/v1/sites", body: nil, bearer: admin)
             XCTAssertEqual(r.status, 200)
-            return try JSONDecoder.iso.decode([SiteView].self, from: r.body)
+            return try JSONDecoder.iso.decode([WGSiteView].self, from: r.body)
         }
         XCTAssertEqual(list.count, sites.count + 1)
         server.stop()

@@ -64,7 +64,7 @@ final class RestartTests: XCTestCase {
 
     func testDatabaseIsWALAndPrivate() throws {
         let dir = try makeTempDir()
-        let store = try HubStore.open(dataDirectory: dir)
+        let store = try WGHubStore.open(dataDirectory: dir)
         let mode = try store.dbPool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         XCTAssertEqual(mode, "wal")
         let attrs = try FileManager.default.attributesOfItem(atPath: store.path)
@@ -73,25 +73,25 @@ final class RestartTests: XCTestCase {
         try store.dbPool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         let raw = try Data(contentsOf: URL(fileURLWithPath: store.path))
         XCTAssertNil(raw.range(of: Data(secret.utf8)), "tokens are stored hashed")
-        XCTAssertNotNil(raw.range(of: Data(Secrets.hash(secret).utf8)))
+        XCTAssertNotNil(raw.range(of: Data(WGHubSecrets.hash(secret).utf8)))
     }
 
     func testPoolAndDurations() throws {
-        let p = try AddressPool("192.0.2.0/24")
+        let p = try WGAddressPool("192.0.2.0/24")
         XCTAssertEqual(p.hubAddress, "192.0.2.1")
         XCTAssertEqual(p.firstFree(excluding: []), "192.0.2.2")
         XCTAssertEqual(p.firstFree(excluding: Set((2...254).map { "192.0.2.\($0)" })), nil, "no broadcast address")
         XCTAssertEqual(p.firstFree(excluding: ["192.0.2.2", "192.0.2.4"]), "192.0.2.3")
-        let v6 = try AddressPool("2001:db8:1::/64")
+        let v6 = try WGAddressPool("2001:db8:1::/64")
         XCTAssertEqual(v6.firstFree(excluding: []), "2001:db8:1::2")
         XCTAssertEqual(v6.hostRoute("2001:db8:1::2"), "2001:db8:1::2/128")
-        XCTAssertThrowsError(try AddressPool("192.0.2.1/24")) { XCTAssertTrue("\($0)".contains("192.0.2.0/24")) }
-        XCTAssertThrowsError(try AddressPool("192.0.2.0/31"))
-        XCTAssertThrowsError(try AddressPool("192.0.2.0"))
-        XCTAssertEqual(Durations.parse("90s"), 90)
-        XCTAssertEqual(Durations.parse("24h"), 86400)
-        XCTAssertEqual(Durations.parse("7d"), 604800)
-        XCTAssertNil(Durations.parse("soon"))
-        XCTAssertNil(Durations.parse("-5m"))
+        XCTAssertThrowsError(try WGAddressPool("192.0.2.1/24")) { XCTAssertTrue("\($0)".contains("192.0.2.0/24")) }
+        XCTAssertThrowsError(try WGAddressPool("192.0.2.0/31"))
+        XCTAssertThrowsError(try WGAddressPool("192.0.2.0"))
+        XCTAssertEqual(WGDurations.parse("90s"), 90)
+        XCTAssertEqual(WGDurations.parse("24h"), 86400)
+        XCTAssertEqual(WGDurations.parse("7d"), 604800)
+        XCTAssertNil(WGDurations.parse("soon"))
+        XCTAssertNil(WGDurations.parse("-5m"))
     }
 }

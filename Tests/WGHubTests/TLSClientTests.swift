@@ -21,8 +21,8 @@ final class PortBox: @unchecked Sendable {
 }
 
 /// A real server on 127.0.0.1 (port chosen by the kernel), TLS with the self-signed identity unless insecure.
-func withLiveHub(_ t: TestHub, _ body: (_ baseURL: String, _ tls: TLSIdentity?) async throws -> Void) async throws {
-    let tls = t.hub.config.insecureHTTP ? nil : try TLSIdentity.loadOrCreate(dataDirectory: t.dir, hostNames: ["127.0.0.1"])
+func withLiveHub(_ t: TestHub, _ body: (_ baseURL: String, _ tls: WGTLSIdentity?) async throws -> Void) async throws {
+    let tls = t.hub.config.insecureHTTP ? nil : try WGTLSIdentity.loadOrCreate(dataDirectory: t.dir, hostNames: ["127.0.0.1"])
     let box = PortBox()
     let app = try buildApplication(hub: t.hub, tls: tls) { box.set($0) }
     let task = Task { try await app.runService(gracefulShutdownSignals: []) }
@@ -66,7 +66,7 @@ final class TLSClientTests: XCTestCase {
         let t = try TestHub()
         let token = try t.token()
         try await withLiveHub(t) { url, _ in
-            let wrongPin = "sha256//" + Data(Secrets.randomBytes(32)).base64EncodedString()
+            let wrongPin = "sha256//" + Data(WGHubSecrets.randomBytes(32)).base64EncodedString()
             let client = try WGHTTPClient(baseURL: url, verification: .pin(wrongPin))
             let e = await blockingError { try client.post("/v1/enroll", enrollBody(token: token), as: WGEnrollResponse.self) }
             XCTAssertEqual(e, .pinMismatch(url: url + "/v1/enroll", pin: wrongPin))
@@ -79,7 +79,7 @@ final class TLSClientTests: XCTestCase {
 
             // Another self-signed certificate as CA file does not verify this hub.
             let otherDir = try makeTempDir()
-            let other = try TLSIdentity.loadOrCreate(dataDirectory: otherDir, hostNames: ["127.0.0.1"])
+            let other = try WGTLSIdentity.loadOrCreate(dataDirectory: otherDir, hostNames: ["127.0.0.1"])
             let wrongCA = try WGHTTPClient(baseURL: url, verification: .caFile(other.certificatePath))
             let e3 = await blockingError { try wrongCA.post("/v1/enroll", enrollBody(token: token), as: WGEnrollResponse.self) }
             XCTAssertEqual(e3?.curlCode, 60)
@@ -90,22 +90,22 @@ final class TLSClientTests: XCTestCase {
 
     func testSelfSignedIdentityIsPrivateReusedAndPinMatchesOpenSSL() throws {
         let dir = try makeTempDir()
-        let a = try TLSIdentity.loadOrCreate(dataDirectory: dir, hostNames: ["203.0.113.1", "hub.example.net"])
+        let a = try WGTLSIdentity.loadOrCreate(dataDirectory: dir, hostNames: ["203.0.113.1", "hub.example.net"])
         XCTAssertTrue(a.created)
         for path in [a.certificatePath, a.keyPath] {
             let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
             XCTAssertEqual(mode, 0o600, path)
         }
-        let b = try TLSIdentity.loadOrCreate(dataDirectory: dir)
+        let b = try WGTLSIdentity.loadOrCreate(dataDirectory: dir)
         XCTAssertFalse(b.created)
         XCTAssertEqual(a.pin, b.pin, "the same key after a restart")
         XCTAssertTrue(a.pin.hasPrefix("sha256//"))
         XCTAssertEqual(Data(base64Encoded: String(a.pin.dropFirst(8)))?.count, 32)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { throw XCTSkip("openssl not installed") }
         let script = "openssl x509 -in '\(a.certificatePath)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"
-        let out = try ProcessRunner().run(["/bin/sh", "-c", script]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = try WGProcessRunner().run(["/bin/sh", "-c", script]).trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual("sha256//" + out, a.pin, "the pin is what LAB.md's openssl pipeline computes")
-        let text = try ProcessRunner().run(["openssl", "x509", "-in", a.certificatePath, "-noout", "-text"])
+        let text = try WGProcessRunner().run(["openssl", "x509", "-in", a.certificatePath, "-noout", "-text"])
         XCTAssertTrue(text.contains("IP Address:203.0.113.1"), text)
         XCTAssertTrue(text.contains("DNS:hub.example.net"))
     }
@@ -128,7 +128,7 @@ final class TLSClientTests: XCTestCase {
     func testProbeDatagramArrivesFromAnotherPortOverLiveHub() async throws {
         let t = try TestHub()
         // The real UDP sender for this one.
-        let hub = try Hub(config: t.hub.config, store: t.store, control: t.wg, prober: UDPProbeSender(), logger: quietLogger())
+        let hub = try WGHubService(config: t.hub.config, store: t.store, control: t.wg, prober: WGUDPProbeSender(), logger: quietLogger())
         let live = TestHubView(dir: t.dir, hub: hub)
         let token = try t.token()
         let (fd, port) = try udpReceiver()
@@ -152,12 +152,12 @@ final class TLSClientTests: XCTestCase {
 
 struct TestHubView {
     let dir: String
-    let hub: Hub
+    let hub: WGHubService
     func asTestHub(_ base: TestHub) -> TestHub { TestHub(dir: dir, hub: hub, wg: base.wg, prober: base.prober) }
 }
 
 extension TestHub {
-    init(dir: String, hub: Hub, wg: FakeWireGuard, prober: RecordingProber) {
+    init(dir: String, hub: WGHubService, wg: FakeWireGuard, prober: RecordingProber) {
         self.dir = dir
         self.hub = hub
         self.wg = wg
@@ -179,7 +179,7 @@ func blockingError(_ body: @escaping @Sendable () throws -> Any) async -> WGHTTP
 
 func udpReceiver() throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    guard fd >= 0 else { throw ProbeError(description: "socket") }
+    guard fd >= 0 else { throw WGProbeSendError(description: "socket") }
     var sa = sockaddr_in()
     sa.sin_family = sa_family_t(AF_INET)
     sa.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -198,6 +198,6 @@ func receive(_ fd: Int32) throws -> ([UInt8], Int) {
     let n = withUnsafeMutablePointer(to: &from) { f in
         f.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &flen) }
     }
-    guard n > 0 else { throw ProbeError(description: "no datagram within 5 s") }
+    guard n > 0 else { throw WGProbeSendError(description: "no datagram within 5 s") }
     return (Array(buf[0..<n]), Int(UInt16(bigEndian: from.sin_port)))
 }

@@ -9,7 +9,7 @@ import XCTest
 @testable import WGHub
 
 /// Records every change and keeps the peers, like a WireGuard interface would.
-final class FakeWireGuard: WireGuardControl, @unchecked Sendable {
+final class FakeWireGuard: WGInterfaceControl, @unchecked Sendable {
     let interfaceName = "wgfake0"
     let hubKey = WGKey.generatePrivate()
     private let lock = NSLock()
@@ -32,7 +32,7 @@ final class FakeWireGuard: WireGuardControl, @unchecked Sendable {
     }
 
     func setPeer(publicKey: String, allowedIPs: [String]) throws {
-        if failSetPeer { throw CommandError(argv: ["wg", "set"], status: 1, stderr: "fake failure") }
+        if failSetPeer { throw WGCommandError(argv: ["wg", "set"], status: 1, stderr: "fake failure") }
         lock.withLock {
             peers[publicKey] = allowedIPs
             calls.append("set \(publicKey) \(allowedIPs.joined(separator: ","))")
@@ -56,7 +56,7 @@ final class FakeWireGuard: WireGuardControl, @unchecked Sendable {
 }
 
 /// Records probe datagrams instead of sending them.
-final class RecordingProber: ProbeSender, @unchecked Sendable {
+final class RecordingProber: WGProbeSender, @unchecked Sendable {
     private let lock = NSLock()
     private(set) var sent: [(payload: [UInt8], host: String, port: Int, avoid: Int?)] = []
     func send(_ payload: [UInt8], host: String, port: Int, avoidPort: Int?) throws -> Int {
@@ -75,9 +75,9 @@ func makeTempDir(_ name: String = #function) throws -> String {
 /// Only documentation ranges in tests.
 let testPool = "192.0.2.0/24"
 
-func makeConfig(dir: String, pool: String = testPool, _ edit: (inout HubConfiguration) -> Void = { _ in }) throws -> HubConfiguration {
-    var c = HubConfiguration(
-        listenHost: "127.0.0.1", listenPort: 0, dataDirectory: dir, endpoint: "203.0.113.1:51820", pool: try AddressPool(pool))
+func makeConfig(dir: String, pool: String = testPool, _ edit: (inout WGHubConfiguration) -> Void = { _ in }) throws -> WGHubConfiguration {
+    var c = WGHubConfiguration(
+        listenHost: "127.0.0.1", listenPort: 0, dataDirectory: dir, endpoint: "203.0.113.1:51820", pool: try WGAddressPool(pool))
     edit(&c)
     return c
 }
@@ -90,20 +90,20 @@ func quietLogger() -> Logger {
 
 struct TestHub {
     let dir: String
-    let hub: Hub
+    let hub: WGHubService
     let wg: FakeWireGuard
     let prober: RecordingProber
 
-    init(dir: String? = nil, wg: FakeWireGuard = FakeWireGuard(), _ edit: (inout HubConfiguration) -> Void = { _ in }) throws {
+    init(dir: String? = nil, wg: FakeWireGuard = FakeWireGuard(), _ edit: (inout WGHubConfiguration) -> Void = { _ in }) throws {
         let d = try dir ?? makeTempDir()
         self.dir = d
         self.wg = wg
         self.prober = RecordingProber()
-        let store = try HubStore.open(dataDirectory: d)
-        hub = try Hub(config: try makeConfig(dir: d, edit), store: store, control: wg, prober: prober, logger: quietLogger())
+        let store = try WGHubStore.open(dataDirectory: d)
+        hub = try WGHubService(config: try makeConfig(dir: d, edit), store: store, control: wg, prober: prober, logger: quietLogger())
     }
 
-    var store: HubStore { hub.store }
+    var store: WGHubStore { hub.store }
 
     func app() -> some ApplicationProtocol {
         Application(router: buildRouter(hub: hub), logger: quietLogger())

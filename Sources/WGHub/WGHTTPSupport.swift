@@ -6,7 +6,7 @@ import NIOCore
 import WGModel
 
 /// Request context carrying the client's address (for `observed_address`, probes and rate limiting).
-public struct HubRequestContext: RequestContext {
+public struct WGHubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
 
@@ -23,7 +23,7 @@ public struct HubRequestContext: RequestContext {
     }
 }
 
-enum JSON {
+enum WGHubJSON {
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -45,21 +45,21 @@ enum JSON {
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw HubError.tooLarge(limit)
+            throw WGHubError.tooLarge(limit)
         }
         let data = Data(buffer.readableBytesView)
         do {
             return (try JSONDecoder().decode(T.self, from: data), String(decoding: data, as: UTF8.self))
         } catch let DecodingError.keyNotFound(key, ctx) {
-            throw HubError.invalid(path(ctx.codingPath + [key]), "missing")
+            throw WGHubError.invalid(path(ctx.codingPath + [key]), "missing")
         } catch let DecodingError.typeMismatch(t, ctx) {
-            throw HubError.invalid(path(ctx.codingPath), "expected \(describe(t))")
+            throw WGHubError.invalid(path(ctx.codingPath), "expected \(describe(t))")
         } catch let DecodingError.valueNotFound(t, ctx) {
-            throw HubError.invalid(path(ctx.codingPath), "expected \(describe(t)), got null")
+            throw WGHubError.invalid(path(ctx.codingPath), "expected \(describe(t)), got null")
         } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
-            throw HubError.invalid(path(ctx.codingPath), ctx.debugDescription)
+            throw WGHubError.invalid(path(ctx.codingPath), ctx.debugDescription)
         } catch {
-            throw HubError.badJSON("not a JSON object")
+            throw WGHubError.badJSON("not a JSON object")
         }
     }
 
@@ -95,9 +95,9 @@ extension Request {
 }
 
 /// Turns every error into the JSON error body, counts requests and refusals, and logs refusals without secrets.
-struct HubErrorMiddleware: RouterMiddleware {
-    typealias Context = HubRequestContext
-    let metrics: HubMetrics
+struct WGHubErrorMiddleware: RouterMiddleware {
+    typealias Context = WGHubRequestContext
+    let metrics: WGHubMetrics
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -108,18 +108,18 @@ struct HubErrorMiddleware: RouterMiddleware {
             metrics.request(method: method, route: route, code: response.status.code)
             return response
         } catch {
-            let hub: HubError
+            let hub: WGHubError
             var extraHeaders: HTTPFields = [:]
             switch error {
-            case let e as HubError: hub = e
-            case is NIOTooManyBytesError: hub = HubError.tooLarge(0)
-            case let e as HTTPResponseError where e.status == .notFound: hub = HubError.notFound
-            case let e as HTTPResponseError where e.status == .contentTooLarge: hub = HubError(413, "body_too_large", "the body is too large")
+            case let e as WGHubError: hub = e
+            case is NIOTooManyBytesError: hub = WGHubError.tooLarge(0)
+            case let e as HTTPResponseError where e.status == .notFound: hub = WGHubError.notFound
+            case let e as HTTPResponseError where e.status == .contentTooLarge: hub = WGHubError(413, "body_too_large", "the body is too large")
             case let e as HTTPResponseError:
-                hub = HubError(e.status.code, "http_\(e.status.code)", e.status.reasonPhrase)
+                hub = WGHubError(e.status.code, "http_\(e.status.code)", e.status.reasonPhrase)
             default:
                 logger.error("internal error on \(method) \(route): \(error)")
-                hub = HubError(500, "internal_error", "the hub failed; its log says why")
+                hub = WGHubError(500, "internal_error", "the hub failed; its log says why")
             }
             if hub.status == 401 {
                 extraHeaders[.wwwAuthenticate] = route == "/" ? "Basic realm=\"wghub\"" : "Bearer realm=\"wghub\""
@@ -133,7 +133,7 @@ struct HubErrorMiddleware: RouterMiddleware {
                     "from": "\(context.clientAddress ?? "unknown")",
                 ])
             }
-            var response = try JSON.response(hub.body, status: .init(code: hub.status))
+            var response = try WGHubJSON.response(hub.body, status: .init(code: hub.status))
             for f in extraHeaders { response.headers.append(f) }
             return response
         }

@@ -2,15 +2,15 @@ import Foundation
 import WGModel
 
 /// Online / stale / offline, from the age of the last handshake the hub's interface saw and of the last report.
-public enum SiteStatus: String, Sendable, Codable, Comparable {
+public enum WGSiteStatus: String, Sendable, Codable, Comparable {
     case offline, stale, online
 
     /// Worst first.
-    public static func < (a: SiteStatus, b: SiteStatus) -> Bool { a.rank < b.rank }
+    public static func < (a: WGSiteStatus, b: WGSiteStatus) -> Bool { a.rank < b.rank }
     var rank: Int { switch self { case .offline: 0; case .stale: 1; case .online: 2 } }
 }
 
-public struct StatusThresholds: Sendable, Equatable {
+public struct WGStatusThresholds: Sendable, Equatable {
     /// Older than this (handshake or report): no longer online.
     public var staleAfter: TimeInterval
     /// Both older than this (or never seen): offline.
@@ -22,7 +22,7 @@ public struct StatusThresholds: Sendable, Equatable {
     }
 
     /// `latestHandshake` in Unix seconds (0 or nil = never).
-    public func status(latestHandshake: Int64?, lastReport: Date?, now: Date) -> SiteStatus {
+    public func status(latestHandshake: Int64?, lastReport: Date?, now: Date) -> WGSiteStatus {
         let t = now.timeIntervalSince1970
         let hs: TimeInterval = (latestHandshake ?? 0) > 0 ? max(0, t - Double(latestHandshake!)) : .infinity
         let rep: TimeInterval = lastReport.map { max(0, t - $0.timeIntervalSince1970) } ?? .infinity
@@ -33,20 +33,20 @@ public struct StatusThresholds: Sendable, Equatable {
 }
 
 /// Everything `wghub serve` is told.
-public struct HubConfiguration: Sendable {
+public struct WGHubConfiguration: Sendable {
     public var listenHost: String
     public var listenPort: Int
     public var dataDirectory: String
     /// `HOST:PORT` of the hub's WireGuard interface, handed to agents.
     public var endpoint: String
-    public var pool: AddressPool
+    public var pool: WGAddressPool
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var insecureHTTP: Bool
     /// The URL agents use (printed in the `wgagent enroll` line); derived from endpoint host and listen port when nil.
     public var publicURL: String?
     public var keepalive: Int
-    public var thresholds: StatusThresholds
+    public var thresholds: WGStatusThresholds
     /// Health reports kept per site.
     public var retention: Int
     public var maxBodyBytes: Int
@@ -60,8 +60,8 @@ public struct HubConfiguration: Sendable {
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,
-        pool: AddressPool, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, insecureHTTP: Bool = false,
-        publicURL: String? = nil, keepalive: Int = 25, thresholds: StatusThresholds = .init(), retention: Int = 100,
+        pool: WGAddressPool, tlsCertificatePath: String? = nil, tlsKeyPath: String? = nil, insecureHTTP: Bool = false,
+        publicURL: String? = nil, keepalive: Int = 25, thresholds: WGStatusThresholds = .init(), retention: Int = 100,
         maxBodyBytes: Int = 64 * 1024, enrollFailureLimit: Int = 10, enrollFailureWindow: TimeInterval = 300,
         openDashboard: Bool = false, healthBatch: Int = 256
     ) {

@@ -2,27 +2,27 @@ import Foundation
 import WGModel
 
 /// Sends the port-forward probe datagram.
-public protocol ProbeSender: Sendable {
+public protocol WGProbeSender: Sendable {
     /// Sends `payload` to host:port from a fresh socket whose source port is not `avoidPort`; returns the
     /// source port used.
     func send(_ payload: [UInt8], host: String, port: Int, avoidPort: Int?) throws -> Int
 }
 
-public struct ProbeError: Error, CustomStringConvertible {
+public struct WGProbeSendError: Error, CustomStringConvertible {
     public let description: String
 }
 
 /// A plain UDP socket on an ephemeral port (never the hub's WireGuard port: a probe from the WireGuard
 /// port would ride on the NAT mapping the tunnel's keepalives opened, and prove nothing).
-public struct UDPProbeSender: ProbeSender {
+public struct WGUDPProbeSender: WGProbeSender {
     public init() {}
 
     public func send(_ payload: [UInt8], host: String, port: Int, avoidPort: Int?) throws -> Int {
         let ip: WGIPAddress
-        do { ip = try WGIPAddress(host) } catch { throw ProbeError(description: "observed address \"\(host)\" is not an IP address") }
+        do { ip = try WGIPAddress(host) } catch { throw WGProbeSendError(description: "observed address \"\(host)\" is not an IP address") }
         for _ in 0..<3 {
             let fd = socket(ip.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            guard fd >= 0 else { throw ProbeError(description: "socket: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw WGProbeSendError(description: "socket: \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             var storage = sockaddr_storage()
             var len: socklen_t
@@ -43,7 +43,7 @@ public struct UDPProbeSender: ProbeSender {
             }
             // connect() binds an ephemeral source port we can read back before anything is sent.
             let rc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, len) } }
-            guard rc == 0 else { throw ProbeError(description: "connect \(host):\(port): \(String(cString: strerror(errno)))") }
+            guard rc == 0 else { throw WGProbeSendError(description: "connect \(host):\(port): \(String(cString: strerror(errno)))") }
             var local = sockaddr_storage()
             var llen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &llen) } }
@@ -53,9 +53,9 @@ public struct UDPProbeSender: ProbeSender {
             }
             if let avoidPort, sourcePort == avoidPort { continue }
             let n = payload.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
-            guard n == payload.count else { throw ProbeError(description: "send to \(host):\(port): \(String(cString: strerror(errno)))") }
+            guard n == payload.count else { throw WGProbeSendError(description: "send to \(host):\(port): \(String(cString: strerror(errno)))") }
             return sourcePort
         }
-        throw ProbeError(description: "could not get a source port other than \(avoidPort ?? 0)")
+        throw WGProbeSendError(description: "could not get a source port other than \(avoidPort ?? 0)")
     }
 }

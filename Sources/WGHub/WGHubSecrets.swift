@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Tokens, admin tokens and agent credentials: random secrets shown once, stored only as SHA-256.
-public enum Secrets {
+public enum WGHubSecrets {
     public static let enrollPrefix = "wgt_"
     public static let adminPrefix = "wga_"
     public static let credentialPrefix = "wgc_"
@@ -48,8 +48,8 @@ public enum Secrets {
     }
 }
 
-/// Durations as the CLI takes them: `90s`, `15m`, `24h`, `7d`, or plain seconds.
-public enum Durations {
+/// WGDurations as the CLI takes them: `90s`, `15m`, `24h`, `7d`, or plain seconds.
+public enum WGDurations {
     public static func parse(_ text: String) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard let last = t.last else { return nil }

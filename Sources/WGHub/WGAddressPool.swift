@@ -2,19 +2,19 @@ import WGModel
 
 /// The tunnel address pool: an IPv4 or IPv6 prefix (a `WGCIDR`). The hub takes the first host address,
 /// sites the lowest free ones after it, never the network or (IPv4) broadcast address.
-public struct AddressPool: Sendable, Equatable, CustomStringConvertible {
+public struct WGAddressPool: Sendable, Equatable, CustomStringConvertible {
     public let cidr: WGCIDR
     private let base: UInt128
 
     public init(_ text: String) throws {
         let parsed: WGCIDR
-        do { parsed = try WGCIDR(text) } catch { throw PoolError("--pool: \(error)") }
-        guard text.contains("/") else { throw PoolError("--pool \"\(text)\": give a prefix length, e.g. 192.0.2.0/24") }
+        do { parsed = try WGCIDR(text) } catch { throw WGPoolError("--pool: \(error)") }
+        guard text.contains("/") else { throw WGPoolError("--pool \"\(text)\": give a prefix length, e.g. 192.0.2.0/24") }
         guard parsed.address.bitCount - parsed.prefixLength >= 2 else {
-            throw PoolError("--pool \"\(text)\": too small, it needs room for the hub and at least one site (at most /\(parsed.address.bitCount - 2))")
+            throw WGPoolError("--pool \"\(text)\": too small, it needs room for the hub and at least one site (at most /\(parsed.address.bitCount - 2))")
         }
         guard parsed.network == parsed else {
-            throw PoolError("--pool \"\(text)\": host bits are set; did you mean \(parsed.network)?")
+            throw WGPoolError("--pool \"\(text)\": host bits are set; did you mean \(parsed.network)?")
         }
         cidr = parsed
         base = Self.value(parsed.address)
@@ -67,7 +67,7 @@ public struct AddressPool: Sendable, Equatable, CustomStringConvertible {
     static func value(_ a: WGIPAddress) -> UInt128 { a.bytes.reduce(UInt128(0)) { ($0 << 8) | UInt128($1) } }
 }
 
-public struct PoolError: Error, CustomStringConvertible {
+public struct WGPoolError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// wghub's own counters, rendered with the per-peer figures in Prometheus text format.
-public final class HubMetrics: @unchecked Sendable {
+public final class WGHubMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var requests: [String: Int] = [:]  // "method|route|code"
     private var refusals: [String: Int] = [:]  // reason
@@ -54,7 +54,7 @@ public final class HubMetrics: @unchecked Sendable {
 
 /// Failed enrollments per source address in a sliding window; past the limit the address gets 429 until
 /// its old failures age out. Memory is bounded by `maxAddresses`.
-public final class FailureRateLimiter: @unchecked Sendable {
+public final class WGFailureRateLimiter: @unchecked Sendable {
     private let lock = NSLock()
     private var failures: [String: [Date]] = [:]
     public let limit: Int

@@ -2,8 +2,8 @@ import Foundation
 import WGModel
 
 /// `GET /`: server-rendered HTML, no JavaScript, one card per site, worst first; readable on a phone.
-enum Dashboard {
-    static func render(views: [SiteView], hub: Hub, now: Date) async throws -> String {
+enum WGDashboard {
+    static func render(views: [WGSiteView], hub: WGHubService, now: Date) async throws -> String {
         let counts = Dictionary(grouping: views, by: \.status).mapValues(\.count)
         var h = """
             <!doctype html>
@@ -95,12 +95,12 @@ enum Dashboard {
 }
 
 /// `GET /metrics`: Prometheus text format.
-enum MetricsPage {
-    static func render(hub: Hub) async -> String {
+enum WGMetricsPage {
+    static func render(hub: WGHubService) async -> String {
         var out = ""
         let views = (try? await hub.views()) ?? []
-        func labels(_ v: SiteView) -> String {
-            "site=\"\(HubMetrics.escape(v.hostname))\",site_id=\"\(v.id)\",public_key=\"\(v.publicKey)\",address=\"\(v.address)\""
+        func labels(_ v: WGSiteView) -> String {
+            "site=\"\(WGHubMetrics.escape(v.hostname))\",site_id=\"\(v.id)\",public_key=\"\(v.publicKey)\",address=\"\(v.address)\""
         }
         out += "# HELP wireguard_peer_last_handshake_seconds Unix time of the peer's latest handshake with the hub interface (0 = never).\n"
         out += "# TYPE wireguard_peer_last_handshake_seconds gauge\n"
@@ -119,7 +119,7 @@ enum MetricsPage {
         out += "# HELP wghub_site_failing_checks Failing checks in the site's last report.\n# TYPE wghub_site_failing_checks gauge\n"
         for v in views { out += "wghub_site_failing_checks{\(labels(v))} \(v.failingChecks.count)\n" }
         out += "# HELP wghub_sites Enrolled sites by status.\n# TYPE wghub_sites gauge\n"
-        for s in [SiteStatus.online, .stale, .offline] {
+        for s in [WGSiteStatus.online, .stale, .offline] {
             out += "wghub_sites{status=\"\(s.rawValue)\"} \(views.filter { $0.status == s }.count)\n"
         }
         hub.metrics.render(into: &out)

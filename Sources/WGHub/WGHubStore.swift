@@ -3,7 +3,7 @@ import GRDB
 import WGModel
 
 /// A site: one enrolled agent.
-public struct Site: Sendable, Equatable {
+public struct WGSite: Sendable, Equatable {
     public var id: Int64
     public var publicKey: String
     /// Tunnel address without prefix, e.g. 192.0.2.2.
@@ -26,14 +26,14 @@ public struct Site: Sendable, Equatable {
     public var probeAt: Date?
 }
 
-extension Site {
+extension WGSite {
     public var lastReport: WGHealthReport? {
         lastReportJSON.flatMap { try? JSONDecoder().decode(WGHealthReport.self, from: Data($0.utf8)) }
     }
 }
 
 /// A token as `wghub token list` shows it (never the secret).
-public struct TokenInfo: Sendable, Equatable {
+public struct WGTokenInfo: Sendable, Equatable {
     public enum Kind: String, Sendable { case enroll, admin }
     public var id: String
     public var kind: Kind
@@ -54,20 +54,20 @@ public struct TokenInfo: Sendable, Equatable {
 }
 
 /// What an enrollment changed, for the interface sync and the answer.
-public struct EnrollOutcome: Sendable {
-    public var site: Site
+public struct WGEnrollOutcome: Sendable {
+    public var site: WGSite
     public var credential: String
     public var isNew: Bool
     /// The site as it was before (same public key enrolling again), to drop stale routes.
-    public var previous: Site?
+    public var previous: WGSite?
 }
 
 /// The hub's state: one SQLite file (WAL) in the data folder. Every change is one transaction.
-public final class HubStore: Sendable {
+public final class WGHubStore: Sendable {
     public let dbPool: DatabasePool
     public let path: String
     let healthBatcher: WGHealthBatcher
-    let credentials = CredentialCache()
+    let credentials = WGCredentialCache()
 
     public init(path: String) throws {
         var config = Configuration()
@@ -86,10 +86,10 @@ public final class HubStore: Sendable {
         for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
-    public static func open(dataDirectory: String) throws -> HubStore {
+    public static func open(dataDirectory: String) throws -> WGHubStore {
         try FileManager.default.createDirectory(
             atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return try HubStore(path: (dataDirectory as NSString).appendingPathComponent("wghub.sqlite"))
+        return try WGHubStore(path: (dataDirectory as NSString).appendingPathComponent("wghub.sqlite"))
     }
 
     static var migrator: DatabaseMigrator {
@@ -165,24 +165,24 @@ public final class HubStore: Sendable {
 
     /// Creates a token; returns its public id and the secret (shown once).
     public func createToken(
-        kind: TokenInfo.Kind, name: String? = nil, profile: String? = nil, ttl: TimeInterval? = nil,
+        kind: WGTokenInfo.Kind, name: String? = nil, profile: String? = nil, ttl: TimeInterval? = nil,
         maxUses: Int? = nil, now: Date = Date()
     ) throws -> (id: String, secret: String) {
-        let secret = Secrets.newSecret(prefix: kind == .admin ? Secrets.adminPrefix : Secrets.enrollPrefix)
-        let id = Secrets.newID(prefix: kind == .admin ? "adm_" : "tok_")
+        let secret = WGHubSecrets.newSecret(prefix: kind == .admin ? WGHubSecrets.adminPrefix : WGHubSecrets.enrollPrefix)
+        let id = WGHubSecrets.newID(prefix: kind == .admin ? "adm_" : "tok_")
         try dbPool.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO tokens (id, hash, kind, name, profile, created_at, expires_at, max_uses)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [id, Secrets.hash(secret), kind.rawValue, name, profile, now.timeIntervalSince1970,
+                arguments: [id, WGHubSecrets.hash(secret), kind.rawValue, name, profile, now.timeIntervalSince1970,
                             ttl.map { now.timeIntervalSince1970 + $0 }, maxUses])
         }
         return (id, secret)
     }
 
-    public func tokens() throws -> [TokenInfo] {
+    public func tokens() throws -> [WGTokenInfo] {
         try dbPool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map(Self.tokenInfo)
         }
@@ -199,18 +199,18 @@ public final class HubStore: Sendable {
 
     /// Throws the refusal when `secret` is not a usable admin token.
     public func checkAdmin(secret: String, now: Date = Date()) throws {
-        guard Secrets.looksLikeSecret(secret) else { throw HubError.adminRefused }
+        guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
         let row = try dbPool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'", arguments: [Secrets.hash(secret)])
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'", arguments: [WGHubSecrets.hash(secret)])
         }
-        guard let row else { throw HubError.adminRefused }
+        guard let row else { throw WGHubError.adminRefused }
         let info = Self.tokenInfo(row)
-        guard info.state(now: now) == "valid" else { throw HubError.adminRefused }
+        guard info.state(now: now) == "valid" else { throw WGHubError.adminRefused }
     }
 
-    static func tokenInfo(_ row: Row) -> TokenInfo {
-        TokenInfo(
-            id: row["id"], kind: TokenInfo.Kind(rawValue: row["kind"]) ?? .enroll, name: row["name"],
+    static func tokenInfo(_ row: Row) -> WGTokenInfo {
+        WGTokenInfo(
+            id: row["id"], kind: WGTokenInfo.Kind(rawValue: row["kind"]) ?? .enroll, name: row["name"],
             profile: row["profile"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             maxUses: row["max_uses"], uses: row["uses"], revoked: row["revoked"])
@@ -222,12 +222,12 @@ public final class HubStore: Sendable {
     /// credential, then run `apply` (the interface change) before commit, so a failed `wg set` leaves
     /// nothing behind. Under any number of concurrent calls each address and each token use is handed out once.
     public func enroll(
-        tokenSecret: String, request: WGEnrollRequest, observedAddress: String?, pool: AddressPool,
-        now: Date = Date(), apply: @escaping @Sendable (EnrollOutcome) throws -> Void = { _ in }
-    ) async throws -> EnrollOutcome {
-        guard Secrets.looksLikeSecret(tokenSecret) else { throw HubError.tokenUnknown }
-        let tokenHash = Secrets.hash(tokenSecret)
-        let credential = Secrets.newSecret(prefix: Secrets.credentialPrefix)
+        tokenSecret: String, request: WGEnrollRequest, observedAddress: String?, pool: WGAddressPool,
+        now: Date = Date(), apply: @escaping @Sendable (WGEnrollOutcome) throws -> Void = { _ in }
+    ) async throws -> WGEnrollOutcome {
+        guard WGHubSecrets.looksLikeSecret(tokenSecret) else { throw WGHubError.tokenUnknown }
+        let tokenHash = WGHubSecrets.hash(tokenSecret)
+        let credential = WGHubSecrets.newSecret(prefix: WGHubSecrets.credentialPrefix)
         let t = now.timeIntervalSince1970
         let credentials = self.credentials
         // A re-enrollment replaces the site's credential: the old one must stop working at commit.
@@ -235,14 +235,14 @@ public final class HubStore: Sendable {
         return try await dbPool.write { db in
             credentials.invalidate()
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [tokenHash]) else {
-                throw HubError.tokenUnknown
+                throw WGHubError.tokenUnknown
             }
             let token = Self.tokenInfo(row)
-            guard token.kind == .enroll else { throw HubError.tokenUnknown }
+            guard token.kind == .enroll else { throw WGHubError.tokenUnknown }
             switch token.state(now: now) {
-            case "revoked": throw HubError.tokenRevoked
-            case "expired": throw HubError.tokenExpired
-            case "used-up": throw HubError.tokenUsedUp
+            case "revoked": throw WGHubError.tokenRevoked
+            case "expired": throw WGHubError.tokenExpired
+            case "used-up": throw WGHubError.tokenUsedUp
             default: break
             }
             let subnets = String(decoding: try JSONEncoder().encode(request.lanSubnets), as: UTF8.self)
@@ -253,7 +253,7 @@ public final class HubStore: Sendable {
                 address = previous.address
             } else {
                 let used = Set(try String.fetchAll(db, sql: "SELECT address FROM sites"))
-                guard let free = pool.firstFree(excluding: used) else { throw HubError.poolFull }
+                guard let free = pool.firstFree(excluding: used) else { throw WGHubError.poolFull }
                 address = free
             }
             if let previous {
@@ -264,7 +264,7 @@ public final class HubStore: Sendable {
                         WHERE id = ?
                         """,
                     arguments: [address, request.hostname, request.listenPort, request.os, request.agentVersion, subnets,
-                                Secrets.hash(credential), observedAddress, token.profile, token.id, t, previous.id])
+                                WGHubSecrets.hash(credential), observedAddress, token.profile, token.id, t, previous.id])
             } else {
                 try db.execute(
                     sql: """
@@ -273,12 +273,12 @@ public final class HubStore: Sendable {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [request.publicKey, address, request.hostname, request.listenPort, request.os,
-                                request.agentVersion, subnets, Secrets.hash(credential), observedAddress, token.profile,
+                                request.agentVersion, subnets, WGHubSecrets.hash(credential), observedAddress, token.profile,
                                 token.id, t, t])
             }
             try db.execute(sql: "UPDATE tokens SET uses = uses + 1 WHERE id = ?", arguments: [token.id])
             let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey]).map(Self.site)!
-            let outcome = EnrollOutcome(site: site, credential: credential, isNew: previous == nil, previous: previous)
+            let outcome = WGEnrollOutcome(site: site, credential: credential, isNew: previous == nil, previous: previous)
             try apply(outcome)
             return outcome
         }
@@ -286,34 +286,34 @@ public final class HubStore: Sendable {
 
     // MARK: sites
 
-    public func allSites() async throws -> [Site] {
+    public func allSites() async throws -> [WGSite] {
         try await dbPool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
     }
 
-    public func site(id: Int64) async throws -> Site? {
+    public func site(id: Int64) async throws -> WGSite? {
         try await dbPool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
     }
 
     /// The id and key of the site a credential belongs to; nil when unknown. From memory once seen (see
-    /// CredentialCache); otherwise one read of the two columns needed, not the whole row.
-    public func siteKey(credential: String) async throws -> SiteKey? {
-        guard Secrets.looksLikeSecret(credential) else { return nil }
-        let hash = Secrets.hash(credential)
+    /// WGCredentialCache); otherwise one read of the two columns needed, not the whole row.
+    public func siteKey(credential: String) async throws -> WGSiteKey? {
+        guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
+        let hash = WGHubSecrets.hash(credential)
         let (cached, generation) = credentials.get(hash)
         if let cached { return cached }
-        let key = try await dbPool.read { db -> SiteKey? in
+        let key = try await dbPool.read { db -> WGSiteKey? in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, public_key FROM sites WHERE credential_hash = ?"), arguments: [hash])
-            return row.map { SiteKey(id: $0[0], publicKey: $0[1]) }
+            return row.map { WGSiteKey(id: $0[0], publicKey: $0[1]) }
         }
         if let key { credentials.put(hash, key, seen: generation) }
         return key
     }
 
     /// The site a credential belongs to; nil when unknown.
-    public func site(credential: String) async throws -> Site? {
-        guard Secrets.looksLikeSecret(credential) else { return nil }
-        let hash = Secrets.hash(credential)
+    public func site(credential: String) async throws -> WGSite? {
+        guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
+        let hash = WGHubSecrets.hash(credential)
         return try await dbPool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE credential_hash = ?", arguments: [hash])
                 .map(Self.site)
@@ -321,7 +321,7 @@ public final class HubStore: Sendable {
     }
 
     /// Deletes the site (its reports and probes go with it) after `apply` succeeded; nil when unknown.
-    public func deleteSite(id: Int64, apply: @escaping @Sendable (Site) throws -> Void = { _ in }) async throws -> Site? {
+    public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite) throws -> Void = { _ in }) async throws -> WGSite? {
         let credentials = self.credentials
         defer { credentials.invalidate() }  // after commit: the deleted site's credential is refused from now on
         return try await dbPool.write { db in
@@ -355,7 +355,7 @@ public final class HubStore: Sendable {
     // MARK: probes
 
     public func createProbe(siteID: Int64, port: Int, sentTo: String, nonce: String, now: Date = Date()) async throws -> String {
-        let id = Secrets.newID(prefix: "prb_")
+        let id = WGHubSecrets.newID(prefix: "prb_")
         try await dbPool.write { db in
             try db.execute(
                 sql: "INSERT INTO probes (id, site_id, port, sent_to, nonce, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -373,10 +373,10 @@ public final class HubStore: Sendable {
                               now: Date = Date()) async throws -> String {
         try await dbPool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM probes WHERE id = ? AND site_id = ?", arguments: [probeID, siteID]) else {
-                throw HubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
+                throw WGHubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
             }
             if (row["verdict"] as String?) != nil {
-                throw HubError(409, "probe_already_reported", "probe \(probeID) already has a result: start a new probe")
+                throw WGHubError(409, "probe_already_reported", "probe \(probeID) already has a result: start a new probe")
             }
             let nonce: String = row["nonce"]
             let verdict: String
@@ -395,9 +395,9 @@ public final class HubStore: Sendable {
         }
     }
 
-    static func site(_ row: Row) -> Site {
+    static func site(_ row: Row) -> WGSite {
         let subnetsJSON: String = row["lan_subnets"]
-        return Site(
+        return WGSite(
             id: row["id"], publicKey: row["public_key"], address: row["address"], hostname: row["hostname"],
             listenPort: row["listen_port"], os: row["os"], agentVersion: row["agent_version"],
             lanSubnets: (try? JSONDecoder().decode([String].self, from: Data(subnetsJSON.utf8))) ?? [],

@@ -3,7 +3,7 @@ import WGModel
 
 /// The hub's WireGuard interface, as the hub changes it: one peer at a time, never a full rewrite, so live
 /// sessions of other peers are never touched. Tests use a fake; `wghub serve` uses `WGCommandControl`.
-public protocol WireGuardControl: Sendable {
+public protocol WGInterfaceControl: Sendable {
     var interfaceName: String { get }
     /// `wg show NAME dump`, parsed.
     func dump() throws -> WGDump
@@ -17,7 +17,7 @@ public protocol WireGuardControl: Sendable {
     func removeRoute(_ subnet: String) throws
 }
 
-public struct CommandError: Error, CustomStringConvertible {
+public struct WGCommandError: Error, CustomStringConvertible {
     public let argv: [String]
     public let status: Int32
     public let stderr: String
@@ -26,12 +26,12 @@ public struct CommandError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs argv arrays (never a shell string). Returns stdout; throws `CommandError` on a non-zero exit.
-public protocol CommandRunner: Sendable {
+/// Runs argv arrays (never a shell string). Returns stdout; throws `WGCommandError` on a non-zero exit.
+public protocol WGCommandRunner: Sendable {
     func run(_ argv: [String]) throws -> String
 }
 
-public struct ProcessRunner: CommandRunner {
+public struct WGProcessRunner: WGCommandRunner {
     public init() {}
 
     public func run(_ argv: [String]) throws -> String {
@@ -55,7 +55,7 @@ public struct ProcessRunner: CommandRunner {
         group.wait()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw CommandError(argv: argv, status: p.terminationStatus, stderr: String(decoding: errData, as: UTF8.self))
+            throw WGCommandError(argv: argv, status: p.terminationStatus, stderr: String(decoding: errData, as: UTF8.self))
         }
         return String(decoding: outData, as: UTF8.self)
     }
@@ -71,13 +71,13 @@ public struct ProcessRunner: CommandRunner {
 }
 
 /// The real interface through `wg` and `ip`.
-public struct WGCommandControl: WireGuardControl {
+public struct WGCommandControl: WGInterfaceControl {
     public let interfaceName: String
-    let runner: any CommandRunner
+    let runner: any WGCommandRunner
     /// argv prefix for every command, e.g. `["ip", "netns", "exec", "NS"]` in system tests.
     let prefix: [String]
 
-    public init(interface: String, runner: any CommandRunner = ProcessRunner(), prefix: [String] = []) {
+    public init(interface: String, runner: any WGCommandRunner = WGProcessRunner(), prefix: [String] = []) {
         self.interfaceName = interface
         self.runner = runner
         self.prefix = prefix
@@ -102,14 +102,14 @@ public struct WGCommandControl: WireGuardControl {
     public func removeRoute(_ subnet: String) throws {
         do {
             _ = try runner.run(prefix + ["ip", subnet.contains(":") ? "-6" : "-4", "route", "del", subnet, "dev", interfaceName])
-        } catch let e as CommandError where e.stderr.contains("No such process") || e.stderr.contains("not found") {
+        } catch let e as WGCommandError where e.stderr.contains("No such process") || e.stderr.contains("not found") {
             // already gone
         }
     }
 }
 
 /// No interface (development, benchmarks): peers are only kept in the store. The hub's public key is given.
-public struct NoInterfaceControl: WireGuardControl {
+public struct WGNoInterfaceControl: WGInterfaceControl {
     public let interfaceName = "none"
     let publicKey: WGKey
     public init(publicKey: WGKey) { self.publicKey = publicKey }
@@ -121,19 +121,19 @@ public struct NoInterfaceControl: WireGuardControl {
 }
 
 /// Brings the interface in line with the store.
-public struct InterfaceSync: Sendable {
-    public let control: any WireGuardControl
-    public let pool: AddressPool
+public struct WGInterfaceSync: Sendable {
+    public let control: any WGInterfaceControl
+    public let pool: WGAddressPool
 
-    public init(control: any WireGuardControl, pool: AddressPool) {
+    public init(control: any WGInterfaceControl, pool: WGAddressPool) {
         self.control = control
         self.pool = pool
     }
 
-    public func allowedIPs(for site: Site) -> [String] { [pool.hostRoute(site.address)] + site.lanSubnets }
+    public func allowedIPs(for site: WGSite) -> [String] { [pool.hostRoute(site.address)] + site.lanSubnets }
 
     /// After an enrollment: one `wg set` for this peer, routes for its LANs, stale routes of the old record dropped.
-    public func apply(_ outcome: EnrollOutcome) throws {
+    public func apply(_ outcome: WGEnrollOutcome) throws {
         try control.setPeer(publicKey: outcome.site.publicKey, allowedIPs: allowedIPs(for: outcome.site))
         for subnet in outcome.site.lanSubnets { try control.addRoute(subnet) }
         for old in outcome.previous?.lanSubnets ?? [] where !outcome.site.lanSubnets.contains(old) {
@@ -141,7 +141,7 @@ public struct InterfaceSync: Sendable {
         }
     }
 
-    public func remove(_ site: Site) throws {
+    public func remove(_ site: WGSite) throws {
         try control.removePeer(publicKey: site.publicKey)
         for subnet in site.lanSubnets { try control.removeRoute(subnet) }
     }
@@ -156,7 +156,7 @@ public struct InterfaceSync: Sendable {
     /// On start: add missing peers, fix wrong allowed-ips, remove peers the store does not know. Peers already
     /// right are not touched, so their sessions (handshake, counters) go on.
     @discardableResult
-    public func reconcile(sites: [Site]) throws -> Report {
+    public func reconcile(sites: [WGSite]) throws -> Report {
         let dump = try control.dump()
         var report = Report()
         var live: [String: Set<String>] = [:]

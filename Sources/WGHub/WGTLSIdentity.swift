@@ -8,7 +8,7 @@ import X509
 /// The hub's TLS identity: given files, or a key and self-signed certificate created in the data folder on
 /// first start (both 0600) and reused after. The pin is `sha256//BASE64` of the certificate's
 /// SubjectPublicKeyInfo, as curl's `--pinnedpubkey` / `CURLOPT_PINNEDPUBLICKEY` take it.
-public struct TLSIdentity: Sendable {
+public struct WGTLSIdentity: Sendable {
     public let certificatePath: String
     public let keyPath: String
     public let pin: String
@@ -20,13 +20,13 @@ public struct TLSIdentity: Sendable {
     /// Loads the given files, or the ones in `dataDirectory`, creating them when absent.
     public static func loadOrCreate(
         dataDirectory: String, certificatePath: String? = nil, keyPath: String? = nil, hostNames: [String] = []
-    ) throws -> TLSIdentity {
+    ) throws -> WGTLSIdentity {
         if let certificatePath, let keyPath {
             _ = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-            return TLSIdentity(certificatePath: certificatePath, keyPath: keyPath, pin: try pin(certificatePath: certificatePath), created: false)
+            return WGTLSIdentity(certificatePath: certificatePath, keyPath: keyPath, pin: try pin(certificatePath: certificatePath), created: false)
         }
         if (certificatePath == nil) != (keyPath == nil) {
-            throw TLSBootstrapError("--tls-cert and --tls-key go together: give both, or neither to use a self-signed certificate")
+            throw WGTLSBootstrapError("--tls-cert and --tls-key go together: give both, or neither to use a self-signed certificate")
         }
         let cert = (dataDirectory as NSString).appendingPathComponent(certificateFile)
         let key = (dataDirectory as NSString).appendingPathComponent(keyFile)
@@ -39,13 +39,13 @@ public struct TLSIdentity: Sendable {
             try writeSecret(certPEM, to: cert)
             created = true
         }
-        return TLSIdentity(certificatePath: cert, keyPath: key, pin: try pin(certificatePath: cert), created: created)
+        return WGTLSIdentity(certificatePath: cert, keyPath: key, pin: try pin(certificatePath: cert), created: created)
     }
 
     /// The pin of the first (leaf) certificate in a PEM file.
     public static func pin(certificatePath: String) throws -> String {
         let certs = try NIOSSLCertificate.fromPEMFile(certificatePath)
-        guard let leaf = certs.first else { throw TLSBootstrapError("\(certificatePath): no certificate in this PEM file") }
+        guard let leaf = certs.first else { throw WGTLSBootstrapError("\(certificatePath): no certificate in this PEM file") }
         let spki = try leaf.extractPublicKey().toSPKIBytes()
         return "sha256//" + Data(SHA256.hash(data: spki)).base64EncodedString()
     }
@@ -98,21 +98,21 @@ public struct TLSIdentity: Sendable {
 
     static func writeSecret(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw TLSBootstrapError("\(path): cannot create (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw WGTLSBootstrapError("\(path): cannot create (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         fchmod(fd, 0o600)
         let bytes = Array(text.utf8)
         var off = 0
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw TLSBootstrapError("\(path): write failed (\(String(cString: strerror(errno))))") }
+            guard n > 0 else { throw WGTLSBootstrapError("\(path): write failed (\(String(cString: strerror(errno))))") }
             off += n
         }
         fsync(fd)
     }
 }
 
-public struct TLSBootstrapError: Error, CustomStringConvertible {
+public struct WGTLSBootstrapError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
 }
