@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(name: "wgagent", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
         .executableTarget(
             name: "wghub",
-            dependencies: ["WGHub", "WGModel", argumentParser, .product(name: "Logging", package: "swift-log")]
+            dependencies: ["WGHub", "WGModel", "WGProvision", argumentParser, .product(name: "Logging", package: "swift-log")]
         ),
 
         // Build-time embedding of Templates/ and Profiles/ into WGProvision.
@@ -78,7 +78,7 @@ let package = Package(
         .plugin(name: "WGEmbedPlugin", capability: .buildTool(), dependencies: ["WGEmbedTool"]),
 
         .testTarget(name: "WGModelTests", dependencies: ["WGModel"]),
-        .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel"]),
+        .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "WGAgentTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WGHub
+import WGProvision
 
 struct TokenCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,9 @@ struct TokenCreateCommand: ParsableCommand {
     var name: String?
     @Option(help: "Hub URL for the printed line (default: the one `wghub serve` last announced).")
     var hub: String?
+    @Flag(name: .customLong("cloud-init"),
+          help: "Print cloud-init user-data (#cloud-config, runcmd) that enrolls the VM on first boot; the token's summary goes to stderr.")
+    var cloudInit = false
 
     func run() throws {
         guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
@@ -27,14 +31,21 @@ struct TokenCreateCommand: ParsableCommand {
         let url = try hub ?? store.meta("public_url") ?? "https://HUB:8443"
         let pin = try Self.pin(store: store, dataDirectory: data.data)
         let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(seconds))
-        print("token \(id): \(uses) use\(uses == 1 ? "" : "s"), expires \(expires)\(profile.map { ", profile \($0)" } ?? "")\(name.map { ", for \($0)" } ?? "")")
+        let summary = "token \(id): \(uses) use\(uses == 1 ? "" : "s"), expires \(expires)\(profile.map { ", profile \($0)" } ?? "")\(name.map { ", for \($0)" } ?? "")"
+        var argv = ["wgagent", "enroll", "--hub", url, "--token", secret]
+        if let profile { argv += ["--profile", profile] }
+        if let pin, !pin.isEmpty { argv += ["--pin", pin] } else if url.hasPrefix("http://") { argv += ["--allow-insecure-http"] }
+        if cloudInit {
+            FileHandle.standardError.write(Data((summary + "\n").utf8))
+            argv[0] = "/usr/local/bin/wgagent"
+            print(try WGCloudInit.userData(argv: argv, hub: url, about: summary.replacingOccurrences(of: "token \(id): ", with: "token \(id), ")), terminator: "")
+            return
+        }
+        print(summary)
         print(secret)
         print("")
         print("on the new machine:")
-        var line = "wgagent enroll --hub \(url) --token \(secret)"
-        if let profile { line += " --profile \(profile)" }
-        if let pin, !pin.isEmpty { line += " --pin \(pin)" } else if url.hasPrefix("http://") { line += " --allow-insecure-http" }
-        print("  " + line)
+        print("  " + argv.joined(separator: " "))
     }
 
     static func pin(store: WGHubStore, dataDirectory: String) throws -> String? {

@@ -78,7 +78,7 @@ EOF
 }
 
 # The site VM's disk before its first boot: the agent binary and the first-boot hook a cloud-init runcmd
-# (or an image builder) would leave, running the exact line `wghub token create` printed.
+# (or an image builder) would leave, running the runcmd of the user-data `wghub token create --cloud-init` printed.
 e2e_site_preboot() {
   local root=$2
   install -D -m 755 "$WGAGENT_BIN" "$root/usr/local/bin/wgagent" || return 1
@@ -107,7 +107,7 @@ EOF
   fi
   mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
   cat >"$root/etc/systemd/system/wgagent-firstboot.service" <<EOF
-# What a cloud-init runcmd does on first boot: enroll with the hub (the line \`wghub token create\` printed).
+# What a cloud-init runcmd does on first boot: enroll with the hub (the runcmd \`wghub token create --cloud-init\` printed).
 [Unit]
 Description=wgagent first-boot enrollment
 Wants=network-online.target
@@ -264,10 +264,16 @@ main() {
   lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
   lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $hub_pub" /var/log/wghub.log
   e2e_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
-  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site >"$LAB_DIR/token.out" 2>&1 \
-    || { cat "$LAB_DIR/token.out" >&2; lab_fail "wghub token create"; }
-  ENROLL_LINE=$(grep -m1 -o 'wgagent enroll .*' "$LAB_DIR/token.out")
-  lab_check "wghub token create printed the enroll line to paste" test -n "$ENROLL_LINE"
+  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --cloud-init \
+    >"$LAB_DIR/user-data" 2>"$LAB_DIR/token.err" || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create --cloud-init"; }
+  lab_info "$(cat "$LAB_DIR/token.err")"
+  # The runcmd item is a JSON array (a YAML flow sequence): exactly the argv cloud-init would run.
+  local argv=()
+  mapfile -t argv < <(grep -m1 '^  - \[' "$LAB_DIR/user-data" | sed 's/^  - //' | jq -r '.[]' 2>/dev/null)
+  lab_check "wghub token create --cloud-init printed #cloud-config user-data whose runcmd is the enroll argv" \
+    test "$(head -n1 "$LAB_DIR/user-data")" = "#cloud-config" -a "${argv[0]:-}" = /usr/local/bin/wgagent -a "${argv[1]:-}" = enroll
+  [ ${#argv[@]} -gt 2 ] || { cat "$LAB_DIR/user-data" >&2; lab_fail "no enroll argv in the user-data"; }
+  ENROLL_LINE="wgagent ${argv[*]:1}"
   lab_info "$(sed -E 's/--token [^ ]+/--token …/' <<<"$ENROLL_LINE")"
   ADMIN=$(lab_vm_exec hub wghub admin-token create --data "$HUB_DATA" --name e2e 2>/dev/null | tail -n 1)
   lab_check "admin token created" test -n "$ADMIN"
