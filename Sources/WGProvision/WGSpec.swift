@@ -68,7 +68,7 @@ public struct WGSpec: Sendable {
             spec.forwarding = true
             if case .peers(let peers)? = variables["peers"] { spec.peers = peers }
             // wghub beside the interface: sites enroll and report over HTTPS on this port.
-            if let api = variables["api_port"]?.number, api != 0 { spec.allowedTCPPorts.append(api) }
+            if let api = variables["api_port"]?.number { spec.allowedTCPPorts.append(api) }
             // Road warriors with a full tunnel leave through the hub's uplink.
             if variables["nat"]?.text != "no" { spec.masqueradeSources = spec.addresses.map(\.network) }
         case .siteGateway:

@@ -5,8 +5,7 @@ import WGProvision
 /// connections (it has a listen port). Informational: the tunnel works without a forward, since the site dials out.
 enum PortCheckOnce {
     static func run(host: WGHost, enrollment: WGEnrollment, spec: WGSpec) {
-        guard spec.expectsInbound else { return }
-        let port = spec.listenPort ?? WGPortChecker.listenPort(host: host, enrollment: enrollment, interface: enrollment.interface)
+        guard spec.expectsInbound, let port = spec.listenPort else { return }
         print("  port      asking the hub for a probe to UDP \(port) (is it forwarded to this machine?) …")
         do {
             let r = try WGPortChecker.runForEnrollment(host: host, enrollment: enrollment, port: port)
