@@ -30,8 +30,10 @@ public struct WGServiceResource: WGResource {
             if !active {
                 changes.append(WGChange("start \(service)", .run(initSystem.startArgv(service))))
             } else if ctx.willChange("interface-config") && !ctx.changedResources.contains(name) {
-                // (Once this resource has run, the service was started or restarted after the config change.)
-                changes.append(WGChange("restart \(service): its config changed", .run(initSystem.restartArgv(service))))
+                // Only seen in a plan: apply's interface-config stops the tunnel before writing the new config
+                // (see WGInterfaceConfigResource), so by the time this runs it is inactive and gets started.
+                changes.append(WGChange("start \(service) with its new config (interface-config stops it first)",
+                                        .run(initSystem.startArgv(service))))
             }
         }
         if changes.isEmpty { return .ok("\(service) enabled\(host.root == "/" ? " and running" : "")") }

@@ -28,8 +28,8 @@ struct ProvisionOptions: ParsableArguments {
 
     var fileSource: WGFileSource { WGFileSource(templatesDirectory: templates, profilesDirectory: profilesDirectory) }
 
-    /// Loads and checks everything that can be checked before touching the machine.
-    func makeApplier() throws -> WGApplier {
+    /// Loads and checks everything that can be checked before touching the machine; also the enrollment, if any.
+    func makeApplier() throws -> (WGApplier, WGEnrollment?) {
         let source = fileSource
         let profile = try source.loadProfile(profile)
         let files = try varsFiles.map { path -> (name: String, text: String) in
@@ -42,17 +42,19 @@ struct ProvisionOptions: ParsableArguments {
         let facts = try WGFacts.gather(host)
         // An enrolled machine applying its enrolled profile starts from the hub's values and enroll's --var
         // values; --vars files and --var given here still win.
+        let enrollment = try? WGEnrollmentStore.load(host)
         var base: (source: String, values: [String])?
-        if let e = try? WGEnrollmentStore.load(host), e.profile == profile.name {
+        if let e = enrollment, e.profile == profile.name {
             base = ("enrollment \(WGEnrollmentStore.path)", WGEnroller.applyValues(e, profile: profile))
         }
-        return try WGAgentApply.applier(host: host, facts: facts, files: source, profile: profile, base: base,
-                                        varsFiles: files, values: vars)
+        let applier = try WGAgentApply.applier(host: host, facts: facts, files: source, profile: profile, base: base,
+                                               varsFiles: files, values: vars)
+        return (applier, enrollment)
     }
 
     func execute(dryRun: Bool) throws {
-        let applier: WGApplier
-        do { applier = try makeApplier() } catch {
+        let applier: WGApplier, enrollment: WGEnrollment?
+        do { (applier, enrollment) = try makeApplier() } catch {
             WGOutput.error("\(error)")
             throw ExitCode(2)
         }
@@ -69,8 +71,7 @@ struct ProvisionOptions: ParsableArguments {
         // Once after enrollment: a converged, enrolled machine whose profile expects inbound connections and
         // that has no port-forward verdict yet (none saved in /var/lib/wgagent/port-check.json) gets one now.
         let host = applier.context.host
-        if !dryRun, !json, host.root == "/", WGPortCheckStore.load(host) == nil,
-           let enrollment = try? WGEnrollmentStore.load(host) {
+        if !dryRun, !json, host.root == "/", let enrollment, WGPortCheckStore.load(host) == nil {
             PortCheckOnce.run(host: host, enrollment: enrollment, spec: applier.context.spec)
         }
     }

@@ -47,6 +47,7 @@
 #                                        lab_fail counts a failure, prints the summary and exits 1
 #   lab_check TEXT CMD…                  run CMD (output kept in $LAB_DIR/check.out, shown on failure);
 #                                        lab_ok or (non-fatal) lab_bad with TEXT; returns CMD's status
+#   lab_expect TEXT EXPECTED ACTUAL      lab_ok TEXT when equal, else lab_bad naming both values
 #   lab_bad TEXT                         count a failure without exiting
 #   lab_summary                          print "N passed, N failed"; return 1 if any failed
 #
@@ -86,6 +87,9 @@ lab_fail() {
   lab_bad "$*"
   lab_summary || true
   exit 1
+}
+lab_expect() {   # lab_expect TEXT EXPECTED ACTUAL -- lab_ok when equal, else (non-fatal) lab_bad with both
+  if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
 }
 lab_check() {
   local text=$1; shift

@@ -84,9 +84,6 @@ ap_expect_key() {   # ap_expect_key TEXT — the key file's sha256 is still $AP_
   else lab_bad "$1: was '${AP_KEY_SHA:-missing}', now '${now:-missing}'"; fi
 }
 
-ap_expect() {   # ap_expect TEXT EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
-}
 
 ap_hub_wg() { lab_ns_exec hub wg "$@"; }
 
@@ -154,8 +151,8 @@ ap_main() {
 
   lab_step "first full apply after the kill (installs packages offline from the image's apt cache)"
   ap_run apply1 apply
-  ap_expect "apply exits 0" 0 "$AP_RC"
-  ap_expect "apply reports failed 0" 0 "$(ap_jq .failed)"
+  lab_expect "apply exits 0" 0 "$AP_RC"
+  lab_expect "apply reports failed 0" 0 "$(ap_jq .failed)"
   local changed1; changed1=$(ap_jq .changed)
   lab_check "first apply changed something (changed=$changed1)" test "${changed1:-0}" -gt 0
   AP_KEY_SHA=$(ap_key_sha)
@@ -169,13 +166,13 @@ ap_main() {
     lab_check "wgadmin's authorized_keys has the admin key" \
       lab_vm_sh "$AP_VM" "grep -qF '$(cut -d' ' -f2 "$LAB_DIR/admin_ed25519.pub")' ~wgadmin/.ssh/authorized_keys"
   fi
-  ap_expect "/etc/wireguard mode" 700 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard 2>&1)"
-  ap_expect "wg0.key mode" 600 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard/wg0.key 2>&1)"
-  ap_expect "wg0.conf mode" 600 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard/wg0.conf 2>&1)"
+  lab_expect "/etc/wireguard mode" 700 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard 2>&1)"
+  lab_expect "wg0.key mode" 600 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard/wg0.key 2>&1)"
+  lab_expect "wg0.conf mode" 600 "$(lab_vm_exec "$AP_VM" stat -c %a /etc/wireguard/wg0.conf 2>&1)"
   AP_SITE_PUB=$(lab_vm_exec "$AP_VM" cat /etc/wireguard/wg0.pub 2>/dev/null)
-  ap_expect "wg0.pub matches wg0.key (wg pubkey)" "$AP_SITE_PUB" \
+  lab_expect "wg0.pub matches wg0.key (wg pubkey)" "$AP_SITE_PUB" \
     "$(lab_vm_sh "$AP_VM" 'wg pubkey </etc/wireguard/wg0.key' 2>&1)"
-  ap_expect "sysctl -n net.ipv4.ip_forward" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
+  lab_expect "sysctl -n net.ipv4.ip_forward" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   local ufw; ufw=$(lab_vm_exec "$AP_VM" ufw status verbose 2>&1)
   printf '%s\n' "$ufw" >"$LAB_DIR/ufw-status.txt"
   lab_check "ufw: Status: active" grep -q '^Status: active' <<<"$ufw"
@@ -184,8 +181,8 @@ ap_main() {
   lab_check "ufw: $AP_PORT/udp allowed in" grep -qE "^$AP_PORT/udp +ALLOW IN" <<<"$ufw"
   case $kind in
     systemd)
-      ap_expect "systemctl is-enabled wg-quick@wg0" enabled "$(lab_vm_exec "$AP_VM" systemctl is-enabled wg-quick@wg0 2>&1)"
-      ap_expect "systemctl is-active wg-quick@wg0" active "$(lab_vm_exec "$AP_VM" systemctl is-active wg-quick@wg0 2>&1)"
+      lab_expect "systemctl is-enabled wg-quick@wg0" enabled "$(lab_vm_exec "$AP_VM" systemctl is-enabled wg-quick@wg0 2>&1)"
+      lab_expect "systemctl is-active wg-quick@wg0" active "$(lab_vm_exec "$AP_VM" systemctl is-active wg-quick@wg0 2>&1)"
       ;;
     openrc)
       lab_check "rc-update show default lists wg-quick.wg0" \
@@ -194,9 +191,9 @@ ap_main() {
       ;;
   esac
   lab_check "wg show wg0" lab_vm_exec "$AP_VM" wg show wg0
-  ap_expect "wg0 listens on $AP_PORT" "$AP_PORT" "$(lab_vm_exec "$AP_VM" wg show wg0 listen-port 2>&1)"
-  ap_expect "wg0's peer is the hub" "$AP_HUB_PUB" "$(lab_vm_exec "$AP_VM" wg show wg0 peers 2>&1)"
-  ap_expect "wg0's public key is wg0.pub" "$AP_SITE_PUB" "$(lab_vm_exec "$AP_VM" wg show wg0 public-key 2>&1)"
+  lab_expect "wg0 listens on $AP_PORT" "$AP_PORT" "$(lab_vm_exec "$AP_VM" wg show wg0 listen-port 2>&1)"
+  lab_expect "wg0's peer is the hub" "$AP_HUB_PUB" "$(lab_vm_exec "$AP_VM" wg show wg0 peers 2>&1)"
+  lab_expect "wg0's public key is wg0.pub" "$AP_SITE_PUB" "$(lab_vm_exec "$AP_VM" wg show wg0 public-key 2>&1)"
   lab_check "wg0 has $AP_SITE_ADDR/24" lab_vm_sh "$AP_VM" "ip -o addr show dev wg0 | grep -q ' $AP_SITE_ADDR/24 '"
   if [ "$APPLY_LAN_ACCESS" = masquerade ]; then
     lab_check "NAT: MASQUERADE out of the real egress interface $AP_UPLINK" \
@@ -205,13 +202,13 @@ ap_main() {
 
   lab_step "second apply changes nothing"
   ap_run apply2 apply
-  ap_expect "second apply exits 0" 0 "$AP_RC"
-  ap_expect "second apply: changed" 0 "$(ap_jq .changed)"
-  ap_expect "second apply: failed" 0 "$(ap_jq .failed)"
+  lab_expect "second apply exits 0" 0 "$AP_RC"
+  lab_expect "second apply: changed" 0 "$(ap_jq .changed)"
+  lab_expect "second apply: failed" 0 "$(ap_jq .failed)"
   ap_expect_key "key unchanged after the second apply"
   ap_run plan0 plan
-  ap_expect "plan on the provisioned VM: exit 0" 0 "$AP_RC"
-  ap_expect "plan on the provisioned VM: changes over all resources" 0 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
+  lab_expect "plan on the provisioned VM: exit 0" 0 "$AP_RC"
+  lab_expect "plan on the provisioned VM: changes over all resources" 0 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
 
   lab_step "tunnel: the hub learns the site's key, handshake, pings both ways"
   [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
@@ -234,16 +231,16 @@ ap_main() {
   lab_vm_exec "$AP_VM" sysctl -w net.ipv4.ip_forward=0 >/dev/null 2>&1 || lab_bad "sysctl -w net.ipv4.ip_forward=0"
   ap_run plan1 plan
   lab_info "plan exit status $AP_RC"
-  ap_expect "plan: changes over all resources" 1 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
-  ap_expect "plan: the resource with changes" sysctl "$(ap_jq '[.resources[] | select(((.changes // []) | length) > 0) | .name] | join(",")')"
-  ap_expect "plan changed nothing (ip_forward still 0)" 0 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
+  lab_expect "plan: changes over all resources" 1 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
+  lab_expect "plan: the resource with changes" sysctl "$(ap_jq '[.resources[] | select(((.changes // []) | length) > 0) | .name] | join(",")')"
+  lab_expect "plan changed nothing (ip_forward still 0)" 0 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   ap_expect_key "key unchanged after plan"
 
   lab_step "apply repairs the drift"
   ap_run apply3 apply
-  ap_expect "third apply exits 0" 0 "$AP_RC"
-  ap_expect "third apply: changed" 1 "$(ap_jq .changed)"
-  ap_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
+  lab_expect "third apply exits 0" 0 "$AP_RC"
+  lab_expect "third apply: changed" 1 "$(ap_jq .changed)"
+  lab_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   ap_expect_key "key unchanged after the third apply"
   lab_check "tunnel still up: VM pings $AP_HUB_ADDR" lab_vm_exec "$AP_VM" ping -c 1 -W 2 "$AP_HUB_ADDR"
 

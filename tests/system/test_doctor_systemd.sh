@@ -52,8 +52,8 @@ dr_clean() {
   dr_run "$1"
   lab_check "doctor ($1): JSON array of findings with all eight checks" \
     test "$(dr_jq '[.[].check] | sort | join(",")')" = "endpoint-dns,firewall-routed,forwarding,handshake,key-modes,nat-egress,return-route,service"
-  ap_expect "doctor ($1): exit status" 0 "$DR_RC"
-  ap_expect "doctor ($1): failing findings" "" "$(dr_failing)"
+  lab_expect "doctor ($1): exit status" 0 "$DR_RC"
+  lab_expect "doctor ($1): failing findings" "" "$(dr_failing)"
   dr_jq '.[] | select(.verdict != "ok") | "          \(.verdict) \(.check): \(.detail)"' || true
 }
 
@@ -61,11 +61,11 @@ dr_clean() {
 dr_broken() {
   local label=$1 check=$2
   dr_run "$label"
-  ap_expect "doctor ($label): exit status" 1 "$DR_RC"
-  ap_expect "doctor ($label): $check verdict" problem "$(dr_jq --arg c "$check" '.[] | select(.check == $c) | .verdict')"
+  lab_expect "doctor ($label): exit status" 1 "$DR_RC"
+  lab_expect "doctor ($label): $check verdict" problem "$(dr_jq --arg c "$check" '.[] | select(.check == $c) | .verdict')"
   local fix; fix=$(dr_jq --arg c "$check" '.[] | select(.check == $c) | .fix // ""')
   lab_check "doctor ($label): $check names a fix" test -n "$fix"
-  ap_expect "doctor ($label): the only failing finding" "$check" "$(dr_failing)"
+  lab_expect "doctor ($label): the only failing finding" "$check" "$(dr_failing)"
   lab_info "$check: $(dr_jq --arg c "$check" '.[] | select(.check == $c) | .detail')"
   lab_info "$check fix: $fix"
 }
@@ -88,8 +88,8 @@ dr_wait_handshake() {
 dr_apply() {   # dr_apply LABEL [EXTRA ARGS…] — wgagent apply, must exit 0 with failed 0
   local label=$1; shift
   ap_run "$label" apply "$@"
-  ap_expect "$label: apply exits 0" 0 "$AP_RC"
-  ap_expect "$label: no resource failed" 0 "$(ap_jq .failed)"
+  lab_expect "$label: apply exits 0" 0 "$AP_RC"
+  lab_expect "$label: no resource failed" 0 "$(ap_jq .failed)"
 }
 
 main() {
@@ -125,7 +125,7 @@ main() {
   lab_check "sysctl -w net.ipv4.ip_forward=0" lab_vm_exec "$AP_VM" sysctl -w net.ipv4.ip_forward=0
   dr_broken forwarding-off forwarding
   dr_apply repair1
-  ap_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
+  lab_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   dr_wait_handshake "after repair 1"
   dr_clean repaired1
 
@@ -162,7 +162,7 @@ main() {
   ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" remove || lab_bad "wg set peer remove on the hub"
   lab_check "systemctl restart wg-quick@wg0" lab_vm_exec "$AP_VM" timeout 60 systemctl restart wg-quick@wg0
   lab_vm_exec "$AP_VM" timeout 3 ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1   # a handshake attempt, refused
-  ap_expect "VM: latest-handshake with the hub" 0 \
+  lab_expect "VM: latest-handshake with the hub" 0 \
     "$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$AP_HUB_PUB" '$1 == k {print $2}')"
   dr_broken no-handshake handshake
   ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
@@ -180,7 +180,7 @@ main() {
   lab_check "VM /etc/hosts: hub.lab.test now 198.51.100.77" \
     lab_vm_sh "$AP_VM" "sed -i 's/^$AP_HUB_LINK hub.lab.test\$/198.51.100.77 hub.lab.test/' /etc/hosts && getent ahosts hub.lab.test | grep -q '^198.51.100.77 '"
   dr_run name-moved
-  ap_expect "endpoint-dns after the name moved" problem "$(dr_jq '.[] | select(.check == "endpoint-dns") | .verdict')"
+  lab_expect "endpoint-dns after the name moved" problem "$(dr_jq '.[] | select(.check == "endpoint-dns") | .verdict')"
   lab_check "endpoint-dns names where the name points now (198.51.100.77)" \
     grep -q 198.51.100.77 <<<"$(dr_jq '.[] | select(.check == "endpoint-dns") | .detail')"
   lab_info "endpoint-dns: $(dr_jq '.[] | select(.check == "endpoint-dns") | "\(.detail) fix: \(.fix // "-")"')"

@@ -47,9 +47,6 @@ EN_API_PORT=8443
 EN_URL="https://$EN_HUB_LINK:$EN_API_PORT"
 EN_RC=0
 
-en_expect() {   # en_expect TEXT EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
-}
 en_hub_wg() { lab_ns_exec hub wg "$@"; }
 en_key_sha() { lab_vm_exec "$EN_VM" sha256sum /etc/wireguard/wg0.key 2>/dev/null | cut -d' ' -f1; }
 en_step_time() { lab_info "step took $((SECONDS - EN_STEP_T0)) s"; EN_STEP_T0=$SECONDS; }
@@ -152,8 +149,8 @@ main() {
   EN_TOKEN=$(sed -n 's/.*--token \([^ ]*\).*/\1/p' <<<"$line")
   lab_check "token create prints the enroll line (token ${EN_TOKEN:0:8}…)" test -n "$EN_TOKEN"
   [ -n "$EN_TOKEN" ] || { cat "$LAB_DIR/token.out" >&2; lab_fail "no token in wghub token create's output"; }
-  en_expect "the enroll line's hub URL" "$EN_URL" "$(sed -n 's/.*--hub \([^ ]*\).*/\1/p' <<<"$line")"
-  en_expect "the enroll line's pin is the one serve printed" "$EN_PIN" "$(sed -n 's/.*--pin \([^ ]*\).*/\1/p' <<<"$line")"
+  lab_expect "the enroll line's hub URL" "$EN_URL" "$(sed -n 's/.*--hub \([^ ]*\).*/\1/p' <<<"$line")"
+  lab_expect "the enroll line's pin is the one serve printed" "$EN_PIN" "$(sed -n 's/.*--pin \([^ ]*\).*/\1/p' <<<"$line")"
   EN_ADMIN=$("$WGHUB_BIN" admin-token create --data "$LAB_DIR/hub" --name enroll-test 2>"$LAB_DIR/admin.err" | tail -n 1)
   lab_check "admin token created" test -n "$EN_ADMIN"
   en_step_time
@@ -170,10 +167,10 @@ main() {
 
   lab_step "enroll: wgagent enroll --hub $EN_URL --token … --pin … (as a cloud-init hook runs it)"
   en_enroll enroll1
-  en_expect "enroll exits 0 (enrolled, converged, handshake)" 0 "$EN_RC"
-  en_expect "/var/lib/wgagent/enrollment.json mode" 600 \
+  lab_expect "enroll exits 0 (enrolled, converged, handshake)" 0 "$EN_RC"
+  lab_expect "/var/lib/wgagent/enrollment.json mode" 600 \
     "$(lab_vm_exec "$EN_VM" stat -c %a /var/lib/wgagent/enrollment.json 2>&1)"
-  en_expect "/var/lib/wgagent mode" 700 "$(lab_vm_exec "$EN_VM" stat -c %a /var/lib/wgagent 2>&1)"
+  lab_expect "/var/lib/wgagent mode" 700 "$(lab_vm_exec "$EN_VM" stat -c %a /var/lib/wgagent 2>&1)"
   EN_SITE_ADDR=$(en_site_addr)
   EN_SITE_PUB=$(lab_vm_exec "$EN_VM" cat /etc/wireguard/wg0.pub 2>/dev/null)
   EN_KEY_SHA=$(en_key_sha)
@@ -182,12 +179,12 @@ main() {
   [ -n "$EN_SITE_ADDR" ] || EN_SITE_ADDR=192.0.2.254   # keeps later checks meaningful (they fail) without empty args
   lab_check "wg0.key exists and wg0.pub matches it" \
     test -n "$EN_KEY_SHA" -a -n "$EN_SITE_PUB" -a "$EN_SITE_PUB" = "$(lab_vm_sh "$EN_VM" 'wg pubkey </etc/wireguard/wg0.key' 2>&1)"
-  en_expect "VM: wg0's peer is the hub" "$EN_HUB_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 peers 2>&1)"
-  en_expect "VM: wg0's public key is wg0.pub" "$EN_SITE_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 public-key 2>&1)"
+  lab_expect "VM: wg0's peer is the hub" "$EN_HUB_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 peers 2>&1)"
+  lab_expect "VM: wg0's public key is wg0.pub" "$EN_SITE_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 public-key 2>&1)"
   lab_check "VM: wg0's hub endpoint is $EN_HUB_LINK:$EN_PORT" \
     lab_vm_sh "$EN_VM" "wg show wg0 endpoints | grep -qF '$EN_HUB_LINK:$EN_PORT'"
   lab_check "VM: wg0 has $EN_SITE_ADDR" lab_vm_sh "$EN_VM" "ip -o addr show dev wg0 | grep -q ' $EN_SITE_ADDR/'"
-  en_expect "hub: $EN_HUB_IF's peers are exactly the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
+  lab_expect "hub: $EN_HUB_IF's peers are exactly the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
   local aips
   aips=$(en_hub_wg show "$EN_HUB_IF" allowed-ips 2>&1)
   lab_info "hub: allowed-ips: $aips"
@@ -212,10 +209,10 @@ main() {
   # ---------------------------------------------------------------- 3. enroll again
   lab_step "enroll again (the hook runs on a re-run too): same key, same address, token not used again"
   en_enroll enroll2
-  en_expect "second enroll exits 0" 0 "$EN_RC"
-  en_expect "key unchanged (sha256 of wg0.key)" "$EN_KEY_SHA" "$(en_key_sha)"
-  en_expect "address unchanged" "$EN_SITE_ADDR" "$(en_site_addr)"
-  en_expect "hub: still exactly one peer, the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
+  lab_expect "second enroll exits 0" 0 "$EN_RC"
+  lab_expect "key unchanged (sha256 of wg0.key)" "$EN_KEY_SHA" "$(en_key_sha)"
+  lab_expect "address unchanged" "$EN_SITE_ADDR" "$(en_site_addr)"
+  lab_expect "hub: still exactly one peer, the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
   lab_check "tunnel still up: VM pings $EN_HUB_ADDR" lab_vm_exec "$EN_VM" ping -c 1 -W 2 "$EN_HUB_ADDR"
   en_step_time
 
@@ -226,16 +223,16 @@ main() {
   lab_vm_exec "$EN_VM" timeout 60 /usr/local/bin/wgagent report --once \
     >"$LAB_DIR/report.out" 2>"$LAB_DIR/report.err" || rrc=$?
   [ "$rrc" -eq 0 ] || tail -n 20 "$LAB_DIR/report.err" "$LAB_DIR/report.out" | sed 's/^/          ! /' >&2
-  en_expect "report --once exits 0 (delivered)" 0 "$rrc"
+  lab_expect "report --once exits 0 (delivered)" 0 "$rrc"
   local seq
   seq=$(lab_vm_exec "$EN_VM" cat /var/lib/wgagent/report-seq 2>/dev/null | tr -d '[:space:]')
   lab_check "VM: report-seq is a number (${seq:-none})" grep -qE '^[0-9]+$' <<<"$seq"
   en_sites >"$LAB_DIR/sites.json" 2>"$LAB_DIR/sites.err"
   lab_check "GET /v1/sites answers JSON" jq -e . "$LAB_DIR/sites.json"
   jq '[.[]? // .sites[]?]' "$LAB_DIR/sites.json" >"$LAB_DIR/sites.list.json" 2>/dev/null
-  en_expect "the hub lists one site" 1 "$(jq 'length' "$LAB_DIR/sites.list.json" 2>/dev/null)"
-  en_expect "the site's public key" "$EN_SITE_PUB" "$(jq -r '.[0].public_key' "$LAB_DIR/sites.list.json" 2>/dev/null)"
-  en_expect "the site's address" "$EN_SITE_ADDR" "$(jq -r '.[0].address' "$LAB_DIR/sites.list.json" 2>/dev/null | cut -d/ -f1)"
+  lab_expect "the hub lists one site" 1 "$(jq 'length' "$LAB_DIR/sites.list.json" 2>/dev/null)"
+  lab_expect "the site's public key" "$EN_SITE_PUB" "$(jq -r '.[0].public_key' "$LAB_DIR/sites.list.json" 2>/dev/null)"
+  lab_expect "the site's address" "$EN_SITE_ADDR" "$(jq -r '.[0].address' "$LAB_DIR/sites.list.json" 2>/dev/null | cut -d/ -f1)"
   local last_seq last_at
   last_seq=$(jq -r '.[0].last_seq // empty' "$LAB_DIR/sites.list.json" 2>/dev/null)
   last_at=$(jq -r '.[0].last_report_at // empty' "$LAB_DIR/sites.list.json" 2>/dev/null)
@@ -252,7 +249,7 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
 print(db.execute("SELECT count(*) FROM reports WHERE seq = ?", (int(sys.argv[2]),)).fetchone()[0])
 EOF
   )
-  en_expect "SQLite: table reports holds report #$seq" 1 "$nrep"
+  lab_expect "SQLite: table reports holds report #$seq" 1 "$nrep"
   en_step_time
 
   # ---------------------------------------------------------------- 5. reporter service
@@ -261,8 +258,8 @@ EOF
   units=$(lab_vm_sh "$EN_VM" 'systemctl list-unit-files --no-legend | grep wgagent' 2>&1)
   lab_info "unit files: $(tr -s ' \n' ' ' <<<"$units")"
   if grep -q 'wgagent-reporter' <<<"$units"; then
-    en_expect "systemctl is-enabled wgagent-reporter" enabled "$(lab_vm_exec "$EN_VM" systemctl is-enabled wgagent-reporter 2>&1)"
-    en_expect "systemctl is-active wgagent-reporter" active "$(lab_vm_exec "$EN_VM" systemctl is-active wgagent-reporter 2>&1)"
+    lab_expect "systemctl is-enabled wgagent-reporter" enabled "$(lab_vm_exec "$EN_VM" systemctl is-enabled wgagent-reporter 2>&1)"
+    lab_expect "systemctl is-active wgagent-reporter" active "$(lab_vm_exec "$EN_VM" systemctl is-active wgagent-reporter 2>&1)"
   else
     lab_bad "no wgagent-reporter unit installed by enroll (README: enroll installs the reporter service)"
   fi
