@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import ServiceLifecycle
 import WGModel
 
 /// The routes, as in Hummingbird's examples: `buildRouter` for tests through the router, `buildApplication`
@@ -15,60 +16,75 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
 
     router.post("/v1/enroll") { request, context in
         let (body, _) = try await WGHubJSON.decode(WGEnrollRequest.self, from: request, limit: limit)
-        return try WGHubJSON.response(try await hub.enroll(body, from: context.clientAddress))
+        // A site re-enrolling its own key proves it with its credential (Authorization: Bearer).
+        return try WGHubJSON.response(try await hub.enroll(body, credential: request.bearer, from: context.clientAddress))
     }
 
     router.post("/v1/health") { request, context in
-        let site = try await hub.siteKey(bearer: request.bearer)
+        let site = try await hub.siteKey(bearer: request.bearer, from: context.clientAddress)
         let (report, text) = try await WGHubJSON.decode(WGHealthReport.self, from: request, limit: limit)
         return try WGHubJSON.response(try await hub.health(report, body: text, site: site, from: context.clientAddress))
     }
 
     router.post("/v1/probe") { request, context in
-        let site = try await hub.site(bearer: request.bearer)
+        let site = try await hub.site(bearer: request.bearer, from: context.clientAddress)
         let (probe, _) = try await WGHubJSON.decode(WGProbeRequest.self, from: request, limit: limit)
         return try WGHubJSON.response(try await hub.probe(probe, site: site, from: context.clientAddress), status: .accepted)
     }
 
     router.post("/v1/probe/{id}/result") { request, context in
-        let site = try await hub.site(bearer: request.bearer)
+        let site = try await hub.site(bearer: request.bearer, from: context.clientAddress)
         let (result, _) = try await WGHubJSON.decode(WGProbeResult.self, from: request, limit: limit)
         let id = context.parameters.get("id") ?? ""
         return try WGHubJSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, agentVerdict: result.verdict, site: site))
     }
 
-    router.get("/v1/sites") { request, _ in
-        try hub.checkAdmin(request.bearer)
+    router.get("/v1/sites") { request, context in
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         return try WGHubJSON.response(try await hub.views())
     }
 
     router.get("/v1/sites/{id}") { request, context in
-        try hub.checkAdmin(request.bearer)
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         return try WGHubJSON.response(try await hub.view(id: try siteID(context)))
     }
 
     router.delete("/v1/sites/{id}") { request, context in
-        try hub.checkAdmin(request.bearer)
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         let site = try await hub.deleteSite(id: try siteID(context))
         return try WGHubJSON.response(["deleted": site.id])
     }
 
-    router.get("/metrics") { request, _ in
-        if !hub.config.openDashboard { try hub.checkAdmin(request.bearer) }
+    // Grant or withdraw LAN prefixes: {"grant": ["198.51.100.0/24"], "revoke": […]}.
+    router.post("/v1/sites/{id}/lan") { request, context in
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+        let (change, _) = try await WGHubJSON.decode(WGLANGrantRequest.self, from: request, limit: limit)
+        return try WGHubJSON.response(
+            try await hub.updateGrants(siteID: try siteID(context), grant: change.grant ?? [], revoke: change.revoke ?? []))
+    }
+
+    router.get("/metrics") { request, context in
+        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
         let text = await WGMetricsPage.render(hub: hub)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    router.get("/") { request, _ in
-        if !hub.config.openDashboard { try hub.checkAdmin(request.bearer) }
+    router.get("/") { request, context in
+        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
         let html = try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date())
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: html)))
     }
     return router
+}
+
+/// The body of `POST /v1/sites/{id}/lan`.
+struct WGLANGrantRequest: Codable, Sendable {
+    var grant: [String]?
+    var revoke: [String]?
 }
 
 private func siteID(_ context: WGHubRequestContext) throws -> Int64 {
@@ -78,29 +94,63 @@ private func siteID(_ context: WGHubRequestContext) throws -> Int64 {
     return id
 }
 
-/// The server: TLS with the identity (or plain HTTP when `insecureHTTP`), bound to the configured address.
+/// The server: TLS with the identity (or plain HTTP when `insecureHTTP`), bound to the configured address, every
+/// connection admitted within the connection caps and held to the stage deadlines (`WGConnectionLimits`).
 /// `onRunning` gets the bound port (useful with port 0).
 public func buildApplication(
     hub: WGHubService, tls: WGTLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = buildRouter(hub: hub)
-    let server: HTTPServerBuilder
-    if hub.config.insecureHTTP {
-        server = .http1()
-    } else {
+    let limits = hub.config.connections
+    let metrics = hub.metrics
+    let admission = hub.admission
+    let secure = !hub.config.insecureHTTP
+    // Headers are small here (a bearer token and a JSON content type): 16 KiB is plenty, and bounds memory per request.
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [WGRequestDeadlines(limits: limits, metrics: metrics, tls: secure)],
+        idleTimeout: nil,
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 64))
+    let tlsConfiguration: TLSConfiguration?
+    if secure {
         guard let tls else { throw WGHubStartError("no TLS identity: HTTPS needs a certificate (or pass --insecure-http)") }
-        server = try .tls(.http1(), tlsConfiguration: try tls.serverConfiguration())
+        tlsConfiguration = try tls.serverConfiguration()
+    } else {
+        tlsConfiguration = nil
+    }
+    let server = HTTPServerBuilder { responder in
+        let plain = HTTP1Channel(responder: responder, configuration: http1)
+        if let tlsConfiguration {
+            return WGGuardedChannel(base: try TLSChannel(plain, tlsConfiguration: tlsConfiguration), admission: admission, metrics: metrics)
+        }
+        return WGGuardedChannel(base: plain, admission: admission, metrics: metrics)
     }
     return Application(
         router: router,
         server: server,
-        configuration: .init(address: .hostname(hub.config.listenHost, port: hub.config.listenPort), serverName: "wghub"),
+        configuration: .init(address: .hostname(hub.config.listenHost, port: hub.config.listenPort), serverName: "wghub", backlog: 1024),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
         logger: hub.logger)
 }
 
-/// Builds and runs the server until SIGTERM / SIGINT.
-public func runServer(hub: WGHubService, tls: WGTLSIdentity?, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+/// Reconciles the interface when the CLI changed the store (grants, deletions), until shutdown.
+struct WGStoreWatcher: Service {
+    let hub: WGHubService
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await hub.watchStore() }
+    }
+}
+
+/// Builds and runs the server until SIGTERM / SIGINT. Shutdown is bounded: open requests get
+/// `gracefulShutdown` to finish, then everything is cancelled, so a hub under attack still stops within seconds.
+public func runServer(
+    hub: WGHubService, tls: WGTLSIdentity?, gracefulShutdown: Duration = .seconds(5),
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws {
     let app = try buildApplication(hub: hub, tls: tls, onRunning: onRunning)
-    try await app.runService()
+    var config = ServiceGroupConfiguration(
+        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub))],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: hub.logger)
+    config.maximumGracefulShutdownDuration = gracefulShutdown
+    config.maximumCancellationDuration = .seconds(2)
+    try await ServiceGroup(configuration: config).run()
 }

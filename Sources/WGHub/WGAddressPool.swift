@@ -4,7 +4,11 @@ import WGModel
 /// sites the lowest free ones after it, never the network or (IPv4) broadcast address.
 public struct WGAddressPool: Sendable, Equatable, CustomStringConvertible {
     public let cidr: WGCIDR
-    private let base: UInt128
+    // Stored as two halves, not a UInt128: a 16-byte-aligned value inside this struct corrupted async frames that
+    // carry it (Swift 6.3 on Linux: the hub crashed in `enroll` with a null job once the pool rode in a parameter).
+    private let baseHigh: UInt64
+    private let baseLow: UInt64
+    private var base: UInt128 { UInt128(baseHigh) << 64 | UInt128(baseLow) }
 
     public init(_ text: String) throws {
         let parsed: WGCIDR
@@ -17,7 +21,9 @@ public struct WGAddressPool: Sendable, Equatable, CustomStringConvertible {
             throw WGPoolError("--pool \"\(text)\": host bits are set; did you mean \(parsed.network)?")
         }
         cidr = parsed
-        base = Self.value(parsed.address)
+        let b = Self.value(parsed.address)
+        baseHigh = UInt64(truncatingIfNeeded: b >> 64)
+        baseLow = UInt64(truncatingIfNeeded: b)
     }
 
     public var isIPv6: Bool { cidr.isIPv6 }

@@ -24,6 +24,7 @@ enum WGDashboard {
             dt{color:#666}dd{margin:0;word-break:break-all}
             .bad{color:#c62828;font-weight:600}.good{color:#2e7d32}
             ul.checks{margin:4px 0 0;padding-left:18px;color:#c62828}
+            ul.lan{margin:0;padding-left:18px}
             footer{color:#777;font-size:.85em;margin-top:16px}
             </style></head><body>
             <h1>wghub</h1>
@@ -37,7 +38,16 @@ enum WGDashboard {
         for v in views {
             h += "<section class=\"site \(v.status.rawValue)\">\n"
             h += "<h2><span>\(esc(v.hostname)) <small>#\(v.id)</small></span><span class=\"badge\">\(v.status.rawValue)</span></h2>\n<dl>\n"
-            h += row("Address", v.address + (v.lanSubnets.isEmpty ? "" : " · LAN " + v.lanSubnets.joined(separator: ", ")))
+            h += row("Address", v.address)
+            if !v.lan.isEmpty {
+                // Each announced LAN with what the hub does with it: routed, pending a grant, refused and why.
+                h += "<dt>LAN</dt><dd><ul class=\"lan\">"
+                for l in v.lan {
+                    let cls = l.state == .routed ? "good" : l.state == .refused ? "bad" : ""
+                    h += "<li class=\"\(cls)\">\(esc(l.prefix)) — \(l.state.rawValue)\(l.reason.map { ": " + esc($0) } ?? "")</li>"
+                }
+                h += "</ul></dd>\n"
+            }
             h += row("Endpoint", v.endpoint ?? v.observedAddress.map { "\($0) (seen over HTTPS)" } ?? "—")
             h += row("Handshake", ago(v.latestHandshake.flatMap { $0 > 0 ? Date(timeIntervalSince1970: Double($0)) : nil }, now: now))
             h += row("Traffic", v.receiveBytes.map { "↓ \(bytes($0)) ↑ \(bytes(v.transmitBytes ?? 0))" } ?? "—")
@@ -122,6 +132,12 @@ enum WGMetricsPage {
         for s in [WGSiteStatus.online, .stale, .offline] {
             out += "wghub_sites{status=\"\(s.rawValue)\"} \(views.filter { $0.status == s }.count)\n"
         }
+        out += "# HELP wghub_site_lan_prefixes Announced LAN prefixes by what the hub does with them.\n# TYPE wghub_site_lan_prefixes gauge\n"
+        for st in [WGLANRoute.State.routed, .pending, .refused] {
+            out += "wghub_site_lan_prefixes{state=\"\(st.rawValue)\"} \(views.reduce(0) { $0 + $1.lan.filter { $0.state == st }.count })\n"
+        }
+        out += "# HELP wghub_open_connections Connections open now.\n# TYPE wghub_open_connections gauge\n"
+        out += "wghub_open_connections \(hub.admission.open)\n"
         hub.metrics.render(into: &out)
         return out
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import WGModel
 
 /// Request context carrying the client's address (for `observed_address`, probes and rate limiting).
@@ -113,6 +114,9 @@ struct WGHubErrorMiddleware: RouterMiddleware {
             switch error {
             case let e as WGHubError: hub = e
             case is NIOTooManyBytesError: hub = WGHubError.tooLarge(0)
+            case let e as HTTPParserError:
+                // A malformed request (bad chunk size, broken header) is the client's fault: 400, logged at notice.
+                hub = WGHubError(400, "invalid_http", "the request is not valid HTTP/1.1: \(e)")
             case let e as HTTPResponseError where e.status == .notFound: hub = WGHubError.notFound
             case let e as HTTPResponseError where e.status == .contentTooLarge: hub = WGHubError(413, "body_too_large", "the body is too large")
             case let e as HTTPResponseError:
@@ -143,6 +147,7 @@ struct WGHubErrorMiddleware: RouterMiddleware {
     static func route(_ path: String) -> String {
         let known = ["/", "/metrics", "/v1/enroll", "/v1/health", "/v1/probe", "/v1/sites"]
         if known.contains(path) { return path }
+        if path.hasPrefix("/v1/sites/") && path.hasSuffix("/lan") { return "/v1/sites/{id}/lan" }
         if path.hasPrefix("/v1/sites/") { return "/v1/sites/{id}" }
         if path.hasPrefix("/v1/probe/") && path.hasSuffix("/result") { return "/v1/probe/{id}/result" }
         return "other"

@@ -57,6 +57,17 @@ public struct WGHubConfiguration: Sendable {
     public var openDashboard: Bool
     /// Most health reports committed in one transaction (group commit); 1 = one transaction per report.
     public var healthBatch: Int
+    /// Timeouts and connection caps (slowloris, idle floods, handshake stalls).
+    public var connections: WGConnectionLimits = .init()
+    /// Failed enrollments from everywhere within the window before only valid tokens are answered.
+    public var enrollFailureGlobalLimit: Int = 300
+    /// Refused credentials or admin tokens per source address within the window before 429.
+    public var authFailureLimit: Int = 30
+    /// Port-forward probes per site per minute.
+    public var probeLimit: Int = 6
+    /// The widest LAN prefix a site may have routed (shortest prefix length), IPv4 and IPv6.
+    public var shortestLANPrefix4: Int = 16
+    public var shortestLANPrefix6: Int = 48
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,

@@ -34,6 +34,15 @@ public struct WGHubError: Error, CustomStringConvertible, Sendable {
     static func tooLarge(_ limit: Int) -> WGHubError {
         WGHubError(413, "body_too_large", "the body is larger than \(limit) bytes")
     }
+    static func keyEnrolled(_ id: Int64) -> WGHubError {
+        WGHubError(409, "public_key_enrolled",
+                   "this public key is already enrolled as site \(id); only that site re-enrolls it, with its credential "
+                   + "(`wgagent enroll --reenroll` on that machine). If that machine is gone, an admin deletes site \(id) "
+                   + "(`wghub site delete \(id)` or DELETE /v1/sites/\(id)) first, or enroll with a new key", field: "public_key")
+    }
+    static let probeLimited = WGHubError(429, "probe_rate_limited", "too many port-forward probes from this site: wait a minute and try again")
+    static let authLimited = WGHubError(429, "rate_limited_auth", "too many refused credentials or admin tokens from this address: wait and check the secret")
+    static let lockdown = WGHubError(429, "rate_limited_global", "the hub is refusing a flood of bad enrollments: only a valid token is answered now")
     static let poolFull = WGHubError(409, "pool_full", "no free address left in the pool: widen --pool or delete sites that are gone")
     static let rateLimited = WGHubError(429, "rate_limited", "too many failed enrollments from this address: wait and check the token")
     static let notFound = WGHubError(404, "not_found", "no such resource")

@@ -29,6 +29,10 @@ public final class WGHubMetrics: @unchecked Sendable {
         "wghub_probe_results_total": "Port-forward probe results received.",
         "wghub_sites_deleted_total": "Sites deleted through the admin API.",
         "wghub_interface_errors_total": "Failed wg/ip commands.",
+        "wghub_connections_total": "Connections admitted.",
+        "wghub_connections_timed_out_total": "Connections closed for being too slow (TLS handshake, request head or body).",
+        "wghub_connections_idle_closed_total": "Kept-alive connections closed after the idle timeout.",
+        "wghub_lan_grant_changes_total": "LAN grant changes through the admin API.",
     ]
 
     func render(into out: inout String) {
@@ -49,43 +53,5 @@ public final class WGHubMetrics: @unchecked Sendable {
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
-    }
-}
-
-/// Failed enrollments per source address in a sliding window; past the limit the address gets 429 until
-/// its old failures age out. Memory is bounded by `maxAddresses`.
-public final class WGFailureRateLimiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var failures: [String: [Date]] = [:]
-    public let limit: Int
-    public let window: TimeInterval
-    let maxAddresses: Int
-
-    public init(limit: Int, window: TimeInterval, maxAddresses: Int = 10_000) {
-        self.limit = limit
-        self.window = window
-        self.maxAddresses = maxAddresses
-    }
-
-    public func isLimited(_ address: String, now: Date = Date()) -> Bool {
-        lock.withLock {
-            let recent = (failures[address] ?? []).filter { now.timeIntervalSince($0) < window }
-            failures[address] = recent.isEmpty ? nil : recent
-            return recent.count >= limit
-        }
-    }
-
-    public func recordFailure(_ address: String, now: Date = Date()) {
-        lock.withLock {
-            if failures[address] == nil && failures.count >= maxAddresses {
-                // Drop the addresses whose last failure is oldest.
-                let cutoff = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }
-                for (k, _) in cutoff.prefix(maxAddresses / 10 + 1) { failures[k] = nil }
-            }
-            var list = failures[address, default: []].filter { now.timeIntervalSince($0) < window }
-            list.append(now)
-            if list.count > limit * 2 { list.removeFirst(list.count - limit * 2) }
-            failures[address] = list
-        }
     }
 }

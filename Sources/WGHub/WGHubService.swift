@@ -10,6 +10,8 @@ public struct WGSiteView: Sendable, Codable, Equatable {
     public var publicKey: String
     public var address: String
     public var lanSubnets: [String]
+    /// What the hub does with each announced LAN prefix: routed, pending a grant, or refused (with the reason).
+    public var lan: [WGLANRoute]
     public var observedAddress: String?
     public var endpoint: String?
     public var latestHandshake: Int64?
@@ -31,7 +33,7 @@ public struct WGSiteView: Sendable, Codable, Equatable {
     public var service: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, hostname, address, endpoint, status, os, forwarding, firewall, service
+        case id, hostname, address, endpoint, status, os, forwarding, firewall, service, lan
         case publicKey = "public_key"
         case lanSubnets = "lan_subnets"
         case observedAddress = "observed_address"
@@ -59,16 +61,25 @@ public struct WGSiteView: Sendable, Codable, Equatable {
 }
 
 /// The coordinator's logic, independent of HTTP: the routes are thin wrappers around it.
+///
+/// Nothing here blocks a cooperative thread: the store is read and written through GRDB's async API, and
+/// `wg`/`ip` run through `WGBlockingWork` (or inside GRDB's writer, which is a dispatch queue of its own).
 public final class WGHubService: Sendable {
     public let config: WGHubConfiguration
     public let store: WGHubStore
     public let sync: WGInterfaceSync
     public let metrics: WGHubMetrics
+    /// Failed enrollments.
     public let limiter: WGFailureRateLimiter
+    /// Refused credentials and admin tokens.
+    public let authLimiter: WGFailureRateLimiter
+    let probeLimiter: WGWindowCounter
+    public let admission: WGConnectionAdmission
     public let prober: any WGProbeSender
     public let logger: Logger
     public let hubPublicKey: String
     private let dumpCache = WGDumpCache()
+    let hostCache = WGHostNetworksCache()
 
     public init(
         config: WGHubConfiguration, store: WGHubStore, control: any WGInterfaceControl, prober: any WGProbeSender = WGUDPProbeSender(),
@@ -79,7 +90,13 @@ public final class WGHubService: Sendable {
         store.healthBatcher.maxBatch = config.healthBatch
         self.sync = WGInterfaceSync(control: control, pool: config.pool)
         self.metrics = WGHubMetrics()
-        self.limiter = WGFailureRateLimiter(limit: config.enrollFailureLimit, window: config.enrollFailureWindow)
+        self.limiter = WGFailureRateLimiter(
+            limit: config.enrollFailureLimit, window: config.enrollFailureWindow,
+            networkLimit: config.enrollFailureLimit * 3, globalLimit: config.enrollFailureGlobalLimit)
+        self.authLimiter = WGFailureRateLimiter(limit: config.authFailureLimit, window: config.enrollFailureWindow,
+                                                networkLimit: config.authFailureLimit * 3)
+        self.probeLimiter = WGWindowCounter(limit: config.probeLimit, window: 60)
+        self.admission = WGConnectionAdmission(limits: config.connections)
         self.prober = prober
         self.logger = logger
         do {
@@ -90,69 +107,113 @@ public final class WGHubService: Sendable {
         }
     }
 
-    /// Brings the interface in line with the store (on start).
+    /// The LAN policy with the hub's networks as last read (refreshed at most every few seconds).
+    func policy() async -> WGLANPolicy {
+        let host = await hostCache.get(control: sync.control, logger: logger, metrics: metrics)
+        return WGLANPolicy(pool: config.pool, shortestPrefix4: config.shortestLANPrefix4, shortestPrefix6: config.shortestLANPrefix6, host: host)
+    }
+
+    /// Brings the interface in line with the store (on start, and when the CLI changed the store).
     @discardableResult
     public func reconcile() async throws -> WGInterfaceSync.Report {
+        hostCache.invalidate()
         let sites = try await store.allSites()
-        let report = try sync.reconcile(sites: sites)
+        let policy = await policy()
+        let sync = self.sync
+        let report = try await WGBlockingWork.run { try sync.reconcile(sites: sites, policy: policy) }
+        dumpCache.invalidate()
         logger.info("interface \(sync.control.interfaceName) reconciled", metadata: [
             "added": "\(report.added.count)", "updated": "\(report.updated.count)",
             "removed": "\(report.removed.count)", "unchanged": "\(report.unchanged.count)",
+            "routes_removed": "\(report.routesRemoved.joined(separator: ","))",
         ])
         return report
     }
 
+    /// Reconciles whenever the store's generation changes (a `wghub site` command in another process), until cancelled.
+    public func watchStore(every seconds: Double = 2) async {
+        var seen = (try? await store.generation()) ?? "0"
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            guard let now = try? await store.generation(), now != seen else { continue }
+            seen = now
+            store.credentials.invalidate()
+            do { try await reconcile() } catch { logger.error("reconcile after a store change failed: \(error)") }
+        }
+    }
+
     // MARK: enrollment
 
-    public func enroll(_ raw: WGEnrollRequest, from client: String?) async throws -> WGEnrollResponse {
+    public func enroll(_ raw: WGEnrollRequest, credential: String? = nil, from client: String?) async throws -> WGEnrollResponse {
         let source = client ?? "unknown"
-        if limiter.isLimited(source) { throw WGHubError.rateLimited }
+        switch limiter.verdict(source) {
+        case .allowed: break
+        case .address, .network: throw WGHubError.rateLimited
+        case .global:
+            // Lockdown: a flood of bad enrollments from many networks. Only a request carrying a usable token
+            // (or a site's own credential) is answered, so real sites still get in.
+            var ok = (try? await store.isUsableEnrollToken(raw.token)) == true
+            if !ok, let credential { ok = (try? await store.siteKey(credential: credential)) != nil }
+            guard ok else { metrics.refusal(WGHubError.lockdown.reason); throw WGHubError.lockdown }
+        }
         do {
-            guard !raw.token.isEmpty else { throw WGHubError.tokenMissing }
-            var request = try WGHubValidation.enroll(raw, pool: config.pool)
-            // A LAN that holds the address this request came from is how the hub reaches the site: routing it
-            // into the tunnel would cut the hub off from the site (and lose this very answer). Not routed.
-            if let client, let from = try? WGIPAddress(client) {
-                let onPath = request.lanSubnets.filter { (try? WGCIDR($0))?.contains(from) == true }
-                if !onPath.isEmpty {
-                    logger.warning("LAN subnet not routed: the hub reaches the site through it", metadata: [
-                        "subnets": "\(onPath.joined(separator: ","))", "from": "\(client)"])
-                    request.lanSubnets.removeAll { onPath.contains($0) }
-                }
+            guard !raw.token.isEmpty || credential != nil else { throw WGHubError.tokenMissing }
+            let request = try WGHubValidation.enroll(raw, pool: config.pool)
+            guard request.publicKey != hubPublicKey else {
+                throw WGHubError.invalid("public_key", "this is the hub's own public key: run `wgagent keygen` on the site")
             }
+            // A LAN that holds the address this request came from is how the hub reaches the site: routing it
+            // would cut the hub off from the site. The policy refuses it (via the observed address); it stays visible.
             let sync = self.sync
+            let policy = await policy()
             let outcome = try await store.enroll(
-                tokenSecret: request.token, request: request, observedAddress: client, pool: config.pool,
-                apply: { outcome in try sync.apply(outcome) })
+                tokenSecret: request.token, credential: credential, request: request, observedAddress: client,
+                pool: config.pool, policy: policy, apply: { outcome in try sync.apply(outcome) })
             metrics.count("wghub_enrollments_total")
             dumpCache.invalidate()
             logger.info("enrolled", metadata: [
                 "site": "\(outcome.site.id)", "hostname": "\(outcome.site.hostname)", "address": "\(outcome.site.address)",
-                "new": "\(outcome.isNew)", "from": "\(source)",
+                "new": "\(outcome.isNew)", "from": "\(source)", "routed": "\(outcome.routed.joined(separator: ","))",
             ])
             return WGEnrollResponse(
                 address: config.pool.withPrefix(outcome.site.address), hubPublicKey: hubPublicKey,
                 hubEndpoint: config.endpoint, allowedIPs: [config.pool.description],
                 keepalive: config.keepalive, credential: outcome.credential, observedAddress: client, siteID: outcome.site.id)
         } catch let e as WGHubError {
-            if [400, 401, 403].contains(e.status) { limiter.recordFailure(source) }
+            if [400, 401, 403, 409].contains(e.status) { limiter.recordFailure(source) }
             throw e
         }
     }
 
-
     // MARK: credentials
 
-    public func site(bearer: String?) async throws -> WGSite {
+    /// Refuses sources that sent too many bad secrets, unless this secret is one already known good (from memory:
+    /// no store read for a guess).
+    func checkAuthThrottle(_ bearer: String, from client: String?) throws {
+        let source = client ?? "unknown"
+        guard authLimiter.isLimited(source) else { return }
+        if store.cachedSiteKey(credential: bearer) != nil { return }
+        throw WGHubError.authLimited
+    }
+
+    public func site(bearer: String?, from client: String? = nil) async throws -> WGSite {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.credentialMissing }
-        guard let site = try await store.site(credential: bearer) else { throw WGHubError.credentialRefused }
+        try checkAuthThrottle(bearer, from: client)
+        guard let site = try await store.site(credential: bearer) else {
+            authLimiter.recordFailure(client ?? "unknown")
+            throw WGHubError.credentialRefused
+        }
         return site
     }
 
     /// The sender of a health report: id and key only, usually from memory (no read per report).
-    public func siteKey(bearer: String?) async throws -> WGSiteKey {
+    public func siteKey(bearer: String?, from client: String? = nil) async throws -> WGSiteKey {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.credentialMissing }
-        guard let key = try await store.siteKey(credential: bearer) else { throw WGHubError.credentialRefused }
+        try checkAuthThrottle(bearer, from: client)
+        guard let key = try await store.siteKey(credential: bearer) else {
+            authLimiter.recordFailure(client ?? "unknown")
+            throw WGHubError.credentialRefused
+        }
         return key
     }
 
@@ -171,7 +232,7 @@ public final class WGHubService: Sendable {
         let stored = try await store.recordHealth(
             siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention)
         metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
-        for r in report.probeResults ?? [] {
+        for r in (report.probeResults ?? []).prefix(4) {
             if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, siteID: site.id) }
         }
         let peer = await peers()[site.publicKey]
@@ -183,6 +244,8 @@ public final class WGHubService: Sendable {
 
     public func probe(_ request: WGProbeRequest, site: WGSite, from client: String?) async throws -> WGProbeResponse {
         try WGHubValidation.port(request.port)
+        // Each probe makes the hub send a datagram: without a limit a site could aim a stream of them.
+        guard probeLimiter.take("\(site.id)") else { throw WGHubError.probeLimited }
         guard let target = client ?? site.observedAddress else {
             throw WGHubError(409, "no_observed_address", "the hub has not seen this site's address yet: send a health report first")
         }
@@ -216,20 +279,46 @@ public final class WGHubService: Sendable {
 
     // MARK: admin
 
-    public func checkAdmin(_ bearer: String?) throws {
+    public func checkAdmin(_ bearer: String?, from client: String? = nil) async throws {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.adminRequired }
-        try store.checkAdmin(secret: bearer)
+        let source = client ?? "unknown"
+        if authLimiter.isLimited(source) { throw WGHubError.authLimited }
+        do {
+            try await store.checkAdmin(secret: bearer)
+        } catch let e as WGHubError {
+            authLimiter.recordFailure(source)
+            throw e
+        }
     }
 
     public func deleteSite(id: Int64) async throws -> WGSite {
         let sync = self.sync
-        guard let site = try await store.deleteSite(id: id, apply: { try sync.remove($0) }) else {
+        let policy = await policy()
+        guard let site = try await store.deleteSite(id: id, apply: { site, others in
+            try sync.remove(site, routed: policy.routed(site, others: others))
+        }) else {
             throw WGHubError(404, "site_unknown", "no site \(id): list them with GET /v1/sites")
         }
         metrics.count("wghub_sites_deleted_total")
         dumpCache.invalidate()
         logger.info("site deleted", metadata: ["site": "\(id)", "hostname": "\(site.hostname)"])
         return site
+    }
+
+    /// Grants (or withdraws) LAN prefixes of a site and applies what the policy then routes.
+    public func updateGrants(siteID: Int64, grant: [String], revoke: [String]) async throws -> WGSiteView {
+        let sync = self.sync
+        let policy = await policy()
+        let site = try await store.updateGrants(siteID: siteID, grant: grant, revoke: revoke, policy: policy) { site, others, before in
+            try sync.update(site, routed: policy.routed(site, others: others), before: policy.routed(before, others: others))
+        }
+        metrics.count("wghub_lan_grant_changes_total")
+        dumpCache.invalidate()
+        logger.info("LAN grants changed", metadata: [
+            "site": "\(siteID)", "granted": "\(site.lanGranted.joined(separator: ","))",
+            "added": "\(grant.joined(separator: ","))", "withdrawn": "\(revoke.joined(separator: ","))",
+        ])
+        return try await view(id: siteID)
     }
 
     // MARK: views
@@ -246,21 +335,26 @@ public final class WGHubService: Sendable {
     public func views(now: Date = Date()) async throws -> [WGSiteView] {
         let sites = try await store.allSites()
         let peers = await peers()
-        return sites.map { view($0, peer: peers[$0.publicKey], now: now) }.sorted(by: WGSiteView.worstFirst)
+        let policy = await policy()
+        return sites.map { s in
+            view(s, peer: peers[s.publicKey], lan: policy.decide(s, others: sites.filter { $0.id != s.id }), now: now)
+        }.sorted(by: WGSiteView.worstFirst)
     }
 
     public func view(id: Int64) async throws -> WGSiteView {
-        guard let site = try await store.site(id: id) else {
+        let sites = try await store.allSites()
+        guard let site = sites.first(where: { $0.id == id }) else {
             throw WGHubError(404, "site_unknown", "no site \(id): list them with GET /v1/sites")
         }
-        return view(site, peer: await peers()[site.publicKey], now: Date())
+        let lan = await policy().decide(site, others: sites.filter { $0.id != id })
+        return view(site, peer: await peers()[site.publicKey], lan: lan, now: Date())
     }
 
-    func view(_ s: WGSite, peer: WGDumpPeer?, now: Date) -> WGSiteView {
+    func view(_ s: WGSite, peer: WGDumpPeer?, lan: [WGLANRoute], now: Date) -> WGSiteView {
         let hs = peer.map(\.latestHandshake)
         let last = s.lastReport
         return WGSiteView(
-            id: s.id, hostname: s.hostname, publicKey: s.publicKey, address: s.address, lanSubnets: s.lanSubnets,
+            id: s.id, hostname: s.hostname, publicKey: s.publicKey, address: s.address, lanSubnets: s.lanSubnets, lan: lan,
             observedAddress: s.observedAddress, endpoint: peer?.endpoint, latestHandshake: hs,
             receiveBytes: peer?.receiveBytes, transmitBytes: peer?.transmitBytes, lastReportAt: s.lastReportAt,
             lastSeq: s.lastSeq, status: config.thresholds.status(latestHandshake: hs, lastReport: s.lastReportAt, now: now),
@@ -276,27 +370,77 @@ public struct WGHubStartError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// One `wg show dump` per second at most, shared by the dashboard, /metrics and health acks.
+/// One `wg show dump` per second at most, shared by the dashboard, /metrics and health acks. Concurrent callers
+/// share one read in flight, run off the cooperative pool: a storm of dashboard loads starts one `wg`, not hundreds.
 final class WGDumpCache: @unchecked Sendable {
-    struct Entry { var at: Date; var peers: [String: WGDumpPeer]; var listenPort: UInt16? }
+    struct Entry: Sendable { var at: Date; var peers: [String: WGDumpPeer]; var listenPort: UInt16? }
     private let lock = NSLock()
     private var entry: Entry?
+    private var inFlight: Task<Entry?, Never>?
 
     func invalidate() { lock.withLock { entry = nil } }
 
     func get(control: any WGInterfaceControl, logger: Logger, metrics: WGHubMetrics) async -> Entry? {
-        if let e = lock.withLock({ entry }), Date().timeIntervalSince(e.at) < 1 { return e }
-        do {
-            let dump = try control.dump()
-            var peers: [String: WGDumpPeer] = [:]
-            for p in dump.peers { peers[p.publicKey.base64] = p }
-            let e = Entry(at: Date(), peers: peers, listenPort: dump.listenPort)
-            lock.withLock { entry = e }
-            return e
-        } catch {
-            metrics.count("wghub_interface_errors_total")
-            logger.warning("cannot read the hub interface: \(error)")
-            return nil
+        if let e = lock.withLock({ entry }), Date().timeIntervalSince(e.at) < 1 { return e }  // the common case: no task
+        let task: Task<Entry?, Never> = lock.withLock {
+            if let e = entry, Date().timeIntervalSince(e.at) < 1 { return Task { e } }
+            if let t = inFlight { return t }
+            let t = Task<Entry?, Never> {
+                do {
+                    let dump = try await WGBlockingWork.run { try control.dump() }
+                    var peers: [String: WGDumpPeer] = [:]
+                    for p in dump.peers { peers[p.publicKey.base64] = p }
+                    let e = Entry(at: Date(), peers: peers, listenPort: dump.listenPort)
+                    self.lock.withLock { self.entry = e }
+                    return e
+                } catch {
+                    metrics.count("wghub_interface_errors_total")
+                    logger.warning("cannot read the hub interface: \(error)")
+                    return nil
+                }
+            }
+            inFlight = t
+            return t
         }
+        let e = await task.value
+        lock.withLock { if inFlight == task { inFlight = nil } }  // the next caller after expiry starts a new read
+        return e
+    }
+}
+
+/// The hub's own networks (`ip addr`, `ip route`) for the LAN policy, read at most every 5 s, off the cooperative
+/// pool, one read in flight. When they cannot be read the last known ones stay (none at first: then only the
+/// pool, width and overlap checks apply, and the failure is logged and counted).
+final class WGHostNetworksCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: WGHostNetworks?
+    private var at: Date = .distantPast
+    private var inFlight: Task<WGHostNetworks, Never>?
+
+    func invalidate() { lock.withLock { at = .distantPast } }
+
+    func get(control: any WGInterfaceControl, logger: Logger, metrics: WGHubMetrics) async -> WGHostNetworks {
+        if let v = lock.withLock({ Date().timeIntervalSince(at) < 5 ? value : nil }) { return v }
+        let task: Task<WGHostNetworks, Never> = lock.withLock {
+            if let v = value, Date().timeIntervalSince(at) < 5 { return Task { v } }
+            if let t = inFlight { return t }
+            let last = value
+            let t = Task<WGHostNetworks, Never> {
+                do {
+                    let v = try await WGBlockingWork.run { try control.hostNetworks() }
+                    self.lock.withLock { self.value = v; self.at = Date() }
+                    return v
+                } catch {
+                    metrics.count("wghub_interface_errors_total")
+                    logger.warning("cannot read the hub's networks: \(error)")
+                    return last ?? WGHostNetworks()
+                }
+            }
+            inFlight = t
+            return t
+        }
+        let v = await task.value
+        lock.withLock { if inFlight == task { inFlight = nil } }
+        return v
     }
 }

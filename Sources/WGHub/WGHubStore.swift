@@ -12,7 +12,10 @@ public struct WGSite: Sendable, Equatable {
     public var listenPort: Int
     public var os: String?
     public var agentVersion: String?
+    /// The LAN prefixes the site announced.
     public var lanSubnets: [String]
+    /// The ones a token or an admin granted (routed only when also announced and safe: `WGLANPolicy`).
+    public var lanGranted: [String] = []
     public var observedAddress: String?
     public var profile: String?
     public var enrolledAt: Date
@@ -44,6 +47,8 @@ public struct WGTokenInfo: Sendable, Equatable {
     public var maxUses: Int?
     public var uses: Int
     public var revoked: Bool
+    /// LAN prefixes a site enrolling with this token may have routed (each announced prefix inside one of them).
+    public var lanGrants: [String] = []
 
     public func state(now: Date) -> String {
         if revoked { return "revoked" }
@@ -60,6 +65,9 @@ public struct WGEnrollOutcome: Sendable {
     public var isNew: Bool
     /// The site as it was before (same public key enrolling again), to drop stale routes.
     public var previous: WGSite?
+    /// The LAN prefixes routed for the site now, and before.
+    public var routed: [String] = []
+    public var previousRouted: [String] = []
 }
 
 /// The hub's state: one SQLite file (WAL) in the data folder. Every change is one transaction.
@@ -145,6 +153,15 @@ public final class WGHubStore: Sendable {
         m.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE sites ADD COLUMN probe_detail TEXT")
         }
+        // v3: LAN routes are granted (by a token or an admin), not claimed. Sites enrolled before keep what was
+        // routed for them (an upgrade must not cut live LANs); the policy's overlap checks still apply to them.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE tokens ADD COLUMN lan_grants TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE sites ADD COLUMN lan_granted TEXT NOT NULL DEFAULT '[]';
+                UPDATE sites SET lan_granted = lan_subnets;
+                """)
+        }
         return m
     }
 
@@ -166,18 +183,18 @@ public final class WGHubStore: Sendable {
     /// Creates a token; returns its public id and the secret (shown once).
     public func createToken(
         kind: WGTokenInfo.Kind, name: String? = nil, profile: String? = nil, ttl: TimeInterval? = nil,
-        maxUses: Int? = nil, now: Date = Date()
+        maxUses: Int? = nil, lanGrants: [String] = [], now: Date = Date()
     ) throws -> (id: String, secret: String) {
         let secret = WGHubSecrets.newSecret(prefix: kind == .admin ? WGHubSecrets.adminPrefix : WGHubSecrets.enrollPrefix)
         let id = WGHubSecrets.newID(prefix: kind == .admin ? "adm_" : "tok_")
         try dbPool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO tokens (id, hash, kind, name, profile, created_at, expires_at, max_uses)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO tokens (id, hash, kind, name, profile, created_at, expires_at, max_uses, lan_grants)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [id, WGHubSecrets.hash(secret), kind.rawValue, name, profile, now.timeIntervalSince1970,
-                            ttl.map { now.timeIntervalSince1970 + $0 }, maxUses])
+                            ttl.map { now.timeIntervalSince1970 + $0 }, maxUses, Self.json(lanGrants)])
         }
         return (id, secret)
     }
@@ -197,15 +214,27 @@ public final class WGHubStore: Sendable {
         }
     }
 
-    /// Throws the refusal when `secret` is not a usable admin token.
-    public func checkAdmin(secret: String, now: Date = Date()) throws {
+    /// Throws the refusal when `secret` is not a usable admin token. Async: a synchronous read here, on the
+    /// cooperative pool, is what froze the hub under concurrent requests.
+    public func checkAdmin(secret: String, now: Date = Date()) async throws {
         guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
-        let row = try dbPool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'", arguments: [WGHubSecrets.hash(secret)])
+        let hash = WGHubSecrets.hash(secret)
+        let row = try await dbPool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'"), arguments: [hash])
         }
         guard let row else { throw WGHubError.adminRefused }
         let info = Self.tokenInfo(row)
         guard info.state(now: now) == "valid" else { throw WGHubError.adminRefused }
+    }
+
+    /// True when `secret` is an enrollment token that can still be used (the rate limiter's lockdown lets these through).
+    public func isUsableEnrollToken(_ secret: String, now: Date = Date()) async throws -> Bool {
+        guard WGHubSecrets.looksLikeSecret(secret) else { return false }
+        let hash = WGHubSecrets.hash(secret)
+        let row = try await dbPool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'enroll'"), arguments: [hash])
+        }
+        return row.map { Self.tokenInfo($0).state(now: now) == "valid" } ?? false
     }
 
     static func tokenInfo(_ row: Row) -> WGTokenInfo {
@@ -213,7 +242,16 @@ public final class WGHubStore: Sendable {
             id: row["id"], kind: WGTokenInfo.Kind(rawValue: row["kind"]) ?? .enroll, name: row["name"],
             profile: row["profile"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            maxUses: row["max_uses"], uses: row["uses"], revoked: row["revoked"])
+            maxUses: row["max_uses"], uses: row["uses"], revoked: row["revoked"],
+            lanGrants: Self.list(row["lan_grants"]))
+    }
+
+    static func json(_ list: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(list)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func list(_ text: String?) -> [String] {
+        text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
     }
 
     // MARK: enrollment
@@ -221,33 +259,82 @@ public final class WGHubStore: Sendable {
     /// One transaction: check and use the token, keep or allocate the address, store the site with a new
     /// credential, then run `apply` (the interface change) before commit, so a failed `wg set` leaves
     /// nothing behind. Under any number of concurrent calls each address and each token use is handed out once.
+    ///
+    /// A public key already enrolled is re-enrolled only with that site's own `credential` (no token use is
+    /// taken): a public key is public, so a token alone never changes another site's record.
     public func enroll(
-        tokenSecret: String, request: WGEnrollRequest, observedAddress: String?, pool: WGAddressPool,
-        now: Date = Date(), apply: @escaping @Sendable (WGEnrollOutcome) throws -> Void = { _ in }
+        tokenSecret: String, credential: String? = nil, request: WGEnrollRequest, observedAddress: String?,
+        pool: WGAddressPool, now: Date = Date(), apply: @escaping @Sendable (WGEnrollOutcome) throws -> Void = { _ in }
     ) async throws -> WGEnrollOutcome {
-        guard WGHubSecrets.looksLikeSecret(tokenSecret) else { throw WGHubError.tokenUnknown }
-        let tokenHash = WGHubSecrets.hash(tokenSecret)
-        let credential = WGHubSecrets.newSecret(prefix: WGHubSecrets.credentialPrefix)
-        let t = now.timeIntervalSince1970
+        try await enroll(tokenSecret: tokenSecret, credential: credential, request: request, observedAddress: observedAddress,
+                         pool: pool, policy: WGLANPolicy(pool: pool), now: now, apply: apply)
+    }
+
+    public func enroll(
+        tokenSecret: String, credential: String?, request: WGEnrollRequest, observedAddress: String?,
+        pool: WGAddressPool, policy: WGLANPolicy, now: Date = Date(),
+        apply: @escaping @Sendable (WGEnrollOutcome) throws -> Void
+    ) async throws -> WGEnrollOutcome {
+        let tokenHash = WGHubSecrets.looksLikeSecret(tokenSecret) ? WGHubSecrets.hash(tokenSecret) : nil
+        let credentialHash = credential.flatMap { WGHubSecrets.looksLikeSecret($0) ? WGHubSecrets.hash($0) : nil }
+        let newCredential = WGHubSecrets.newSecret(prefix: WGHubSecrets.credentialPrefix)
         let credentials = self.credentials
+        let input = EnrollInput(
+            tokenHash: tokenHash, credentialHash: credentialHash, newCredential: newCredential, request: request,
+            observedAddress: observedAddress, pool: pool, policy: policy, now: now)
         // A re-enrollment replaces the site's credential: the old one must stop working at commit.
         defer { credentials.invalidate() }
         return try await dbPool.write { db in
             credentials.invalidate()
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [tokenHash]) else {
-                throw WGHubError.tokenUnknown
+            return try Self.enrollTransaction(db, input, apply: apply)
+        }
+    }
+
+    struct EnrollInput: Sendable {
+        var tokenHash: String?
+        var credentialHash: String?
+        var newCredential: String
+        var request: WGEnrollRequest
+        var observedAddress: String?
+        var pool: WGAddressPool
+        var policy: WGLANPolicy
+        var now: Date
+    }
+
+    /// The body of `enroll`, inside its write transaction.
+    private static func enrollTransaction(
+        _ db: Database, _ input: EnrollInput, apply: (WGEnrollOutcome) throws -> Void
+    ) throws -> WGEnrollOutcome {
+            let (tokenHash, credentialHash, newCredential, request) = (input.tokenHash, input.credentialHash, input.newCredential, input.request)
+            let (observedAddress, pool, policy, now) = (input.observedAddress, input.pool, input.policy, input.now)
+            let t = now.timeIntervalSince1970
+            let previousRow = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey])
+            let previous = previousRow.map(Self.site)
+            var token: WGTokenInfo?
+            if let previous, let previousRow {
+                guard let credentialHash, credentialHash == (previousRow["credential_hash"] as String) else {
+                    throw WGHubError.keyEnrolled(previous.id)
+                }
+            } else {
+                guard let tokenHash, let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [tokenHash]) else {
+                    throw WGHubError.tokenUnknown
+                }
+                let info = Self.tokenInfo(row)
+                guard info.kind == .enroll else { throw WGHubError.tokenUnknown }
+                switch info.state(now: now) {
+                case "revoked": throw WGHubError.tokenRevoked
+                case "expired": throw WGHubError.tokenExpired
+                case "used-up": throw WGHubError.tokenUsedUp
+                default: break
+                }
+                token = info
             }
-            let token = Self.tokenInfo(row)
-            guard token.kind == .enroll else { throw WGHubError.tokenUnknown }
-            switch token.state(now: now) {
-            case "revoked": throw WGHubError.tokenRevoked
-            case "expired": throw WGHubError.tokenExpired
-            case "used-up": throw WGHubError.tokenUsedUp
-            default: break
+            // Granted: what this site had granted before and still announces, and what the token's --lan covers.
+            let tokenGrants = (token?.lanGrants ?? []).compactMap { try? WGCIDR($0) }
+            let kept = Set(previous?.lanGranted ?? [])
+            let granted = request.lanSubnets.filter { p in
+                kept.contains(p) || tokenGrants.contains { g in (try? WGCIDR(p)).map(g.contains) == true }
             }
-            let subnets = String(decoding: try JSONEncoder().encode(request.lanSubnets), as: UTF8.self)
-            let previous = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey])
-                .map(Self.site)
             let address: String
             if let previous, pool.contains(previous.address) {
                 address = previous.address
@@ -260,28 +347,77 @@ public final class WGHubStore: Sendable {
                 try db.execute(
                     sql: """
                         UPDATE sites SET address = ?, hostname = ?, listen_port = ?, os = ?, agent_version = ?,
-                        lan_subnets = ?, credential_hash = ?, observed_address = ?, profile = ?, token_id = ?, updated_at = ?
+                        lan_subnets = ?, lan_granted = ?, credential_hash = ?, observed_address = ?, updated_at = ?
                         WHERE id = ?
                         """,
-                    arguments: [address, request.hostname, request.listenPort, request.os, request.agentVersion, subnets,
-                                WGHubSecrets.hash(credential), observedAddress, token.profile, token.id, t, previous.id])
+                    arguments: [address, request.hostname, request.listenPort, request.os, request.agentVersion,
+                                Self.json(request.lanSubnets), Self.json(granted), WGHubSecrets.hash(newCredential),
+                                observedAddress, t, previous.id])
             } else {
                 try db.execute(
                     sql: """
                         INSERT INTO sites (public_key, address, hostname, listen_port, os, agent_version, lan_subnets,
-                        credential_hash, observed_address, profile, token_id, enrolled_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        lan_granted, credential_hash, observed_address, profile, token_id, enrolled_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [request.publicKey, address, request.hostname, request.listenPort, request.os,
-                                request.agentVersion, subnets, WGHubSecrets.hash(credential), observedAddress, token.profile,
-                                token.id, t, t])
+                                request.agentVersion, Self.json(request.lanSubnets), Self.json(granted),
+                                WGHubSecrets.hash(newCredential), observedAddress, token?.profile, token?.id, t, t])
             }
-            try db.execute(sql: "UPDATE tokens SET uses = uses + 1 WHERE id = ?", arguments: [token.id])
+            if let token { try db.execute(sql: "UPDATE tokens SET uses = uses + 1 WHERE id = ?", arguments: [token.id]) }
             let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey]).map(Self.site)!
-            let outcome = WGEnrollOutcome(site: site, credential: credential, isNew: previous == nil, previous: previous)
+            let others = try Row.fetchAll(db, sql: "SELECT * FROM sites WHERE id != ?", arguments: [site.id]).map(Self.site)
+            var outcome = WGEnrollOutcome(site: site, credential: newCredential, isNew: previous == nil, previous: previous)
+            outcome.routed = policy.routed(site, others: others)
+            outcome.previousRouted = previous.map { policy.routed($0, others: others) } ?? []
             try apply(outcome)
             return outcome
+    }
+
+    /// Grants or withdraws LAN prefixes of one site (admin). Checks each grant's form and that no other site
+    /// has it granted already; the policy decides at apply time what is routed. Returns the site as stored.
+    public func updateGrants(
+        siteID: Int64, grant: [String], revoke: [String], policy: WGLANPolicy,
+        apply: @escaping @Sendable (_ site: WGSite, _ others: [WGSite], _ before: WGSite) throws -> Void = { _, _, _ in }
+    ) async throws -> WGSite {
+        let grant = try grant.map(policy.checkGrant)
+        let revoke = try revoke.map(policy.checkGrant)
+        let site = try await dbPool.write { db -> WGSite in
+            guard let before = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [siteID]).map(Self.site) else {
+                throw WGHubError(404, "site_unknown", "no site \(siteID): list them with GET /v1/sites or `wghub site list`")
+            }
+            let others = try Row.fetchAll(db, sql: "SELECT * FROM sites WHERE id != ?", arguments: [siteID]).map(Self.site)
+            for p in grant {
+                let c = try WGCIDR(p)
+                for o in others {
+                    for t in o.lanGranted where (try? WGCIDR(t))?.overlaps(c) == true {
+                        throw WGHubError(409, "lan_taken", "\(p) overlaps \(t), granted to site \(o.id) (\(o.hostname)): withdraw it there first")
+                    }
+                }
+            }
+            var granted = before.lanGranted.filter { !revoke.contains($0) }
+            for p in grant where !granted.contains(p) { granted.append(p) }
+            try db.execute(sql: "UPDATE sites SET lan_granted = ?, updated_at = ? WHERE id = ?",
+                           arguments: [Self.json(granted), Date().timeIntervalSince1970, siteID])
+            try Self.bumpGeneration(db)
+            var site = before
+            site.lanGranted = granted
+            try apply(site, others, before)
+            return site
         }
+        return site
+    }
+
+    /// A counter the CLI bumps when it changes what the running hub must apply (grants, deletions): `serve` polls it.
+    static func bumpGeneration(_ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO meta(key, value) VALUES ('generation', '1')
+            ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
+            """)
+    }
+
+    public func generation() async throws -> String {
+        try await dbPool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0" }
     }
 
     // MARK: sites
@@ -310,6 +446,13 @@ public final class WGHubStore: Sendable {
         return key
     }
 
+    /// The site a known-good credential belongs to, from memory only (nil when not cached): lets a real site
+    /// through while its address is throttled for others' bad guesses.
+    public func cachedSiteKey(credential: String) -> WGSiteKey? {
+        guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
+        return credentials.get(WGHubSecrets.hash(credential)).0
+    }
+
     /// The site a credential belongs to; nil when unknown.
     public func site(credential: String) async throws -> WGSite? {
         guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
@@ -321,7 +464,8 @@ public final class WGHubStore: Sendable {
     }
 
     /// Deletes the site (its reports and probes go with it) after `apply` succeeded; nil when unknown.
-    public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite) throws -> Void = { _ in }) async throws -> WGSite? {
+    /// `apply` gets the site and the others (what was routed for it depends on them).
+    public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite, [WGSite]) throws -> Void = { _, _ in }) async throws -> WGSite? {
         let credentials = self.credentials
         defer { credentials.invalidate() }  // after commit: the deleted site's credential is refused from now on
         return try await dbPool.write { db in
@@ -329,8 +473,10 @@ public final class WGHubStore: Sendable {
             guard let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) else {
                 return nil
             }
+            let others = try Row.fetchAll(db, sql: "SELECT * FROM sites WHERE id != ?", arguments: [id]).map(Self.site)
             try db.execute(sql: "DELETE FROM sites WHERE id = ?", arguments: [id])
-            try apply(site)
+            try Self.bumpGeneration(db)
+            try apply(site, others)
             return site
         }
     }
@@ -401,6 +547,7 @@ public final class WGHubStore: Sendable {
             id: row["id"], publicKey: row["public_key"], address: row["address"], hostname: row["hostname"],
             listenPort: row["listen_port"], os: row["os"], agentVersion: row["agent_version"],
             lanSubnets: (try? JSONDecoder().decode([String].self, from: Data(subnetsJSON.utf8))) ?? [],
+            lanGranted: Self.list(row["lan_granted"]),
             observedAddress: row["observed_address"], profile: row["profile"],
             enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
             updatedAt: Date(timeIntervalSince1970: row["updated_at"]),

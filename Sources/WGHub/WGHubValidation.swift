@@ -4,11 +4,15 @@ import WGModel
 enum WGHubValidation {
     static func enroll(_ r: WGEnrollRequest, pool: WGAddressPool) throws -> WGEnrollRequest {
         var r = r
+        let key: WGKey
         do {
-            let key = try WGKey(base64: r.publicKey)
+            key = try WGKey(base64: r.publicKey)
             r.publicKey = key.base64
         } catch {
             throw WGHubError.invalid("public_key", "not a WireGuard public key (44 base64 characters, from `wg pubkey`)")
+        }
+        if key.isWeakPublicKey {
+            throw WGHubError.invalid("public_key", "an all-zero or small-order key is no peer's key: make a real one with `wgagent keygen`")
         }
         if let problem = hostnameProblem(r.hostname) { throw WGHubError.invalid("hostname", problem) }
         guard (1...65535).contains(r.listenPort) else { throw WGHubError.invalid("listen_port", "must be 1…65535, got \(r.listenPort)") }

@@ -15,6 +15,8 @@ public protocol WGInterfaceControl: Sendable {
     func addRoute(_ subnet: String) throws
     /// `ip route del SUBNET dev NAME`; a missing route is not an error.
     func removeRoute(_ subnet: String) throws
+    /// The hub machine's own addresses, routes and gateways (`ip addr`, `ip route`): what no site may claim.
+    func hostNetworks() throws -> WGHostNetworks
 }
 
 public struct WGCommandError: Error, CustomStringConvertible {
@@ -99,6 +101,15 @@ public struct WGCommandControl: WGInterfaceControl {
         _ = try runner.run(prefix + ["ip", subnet.contains(":") ? "-6" : "-4", "route", "replace", subnet, "dev", interfaceName])
     }
 
+    public func hostNetworks() throws -> WGHostNetworks {
+        var addresses = "", routes = ""
+        for family in ["-4", "-6"] {
+            addresses += try runner.run(prefix + ["ip", "-o", family, "addr", "show"])
+            routes += try runner.run(prefix + ["ip", family, "route", "show", "table", "main"])
+        }
+        return WGHostNetworks.parse(addresses: addresses, routes: routes, interface: interfaceName)
+    }
+
     public func removeRoute(_ subnet: String) throws {
         do {
             _ = try runner.run(prefix + ["ip", subnet.contains(":") ? "-6" : "-4", "route", "del", subnet, "dev", interfaceName])
@@ -118,9 +129,11 @@ public struct WGNoInterfaceControl: WGInterfaceControl {
     public func removePeer(publicKey: String) throws {}
     public func addRoute(_ subnet: String) throws {}
     public func removeRoute(_ subnet: String) throws {}
+    public func hostNetworks() throws -> WGHostNetworks { WGHostNetworks() }
 }
 
-/// Brings the interface in line with the store.
+/// Brings the interface in line with the store. What is routed for a site is the policy's decision
+/// (`WGLANPolicy`): granted, announced and safe; everything else stays out of allowed-ips and the routing table.
 public struct WGInterfaceSync: Sendable {
     public let control: any WGInterfaceControl
     public let pool: WGAddressPool
@@ -130,20 +143,25 @@ public struct WGInterfaceSync: Sendable {
         self.pool = pool
     }
 
-    public func allowedIPs(for site: WGSite) -> [String] { [pool.hostRoute(site.address)] + site.lanSubnets }
+    public func allowedIPs(for site: WGSite, routed: [String]) -> [String] { [pool.hostRoute(site.address)] + routed }
 
-    /// After an enrollment: one `wg set` for this peer, routes for its LANs, stale routes of the old record dropped.
+    /// After an enrollment: one `wg set` for this peer, routes for its routed LANs, stale routes dropped.
     public func apply(_ outcome: WGEnrollOutcome) throws {
-        try control.setPeer(publicKey: outcome.site.publicKey, allowedIPs: allowedIPs(for: outcome.site))
-        for subnet in outcome.site.lanSubnets { try control.addRoute(subnet) }
-        for old in outcome.previous?.lanSubnets ?? [] where !outcome.site.lanSubnets.contains(old) {
-            try control.removeRoute(old)
-        }
+        try control.setPeer(publicKey: outcome.site.publicKey, allowedIPs: allowedIPs(for: outcome.site, routed: outcome.routed))
+        for subnet in outcome.routed { try control.addRoute(subnet) }
+        for old in outcome.previousRouted where !outcome.routed.contains(old) { try control.removeRoute(old) }
     }
 
-    public func remove(_ site: WGSite) throws {
+    /// After a grant changed: the same for one site whose routed set went from `before` to `after`.
+    public func update(_ site: WGSite, routed after: [String], before: [String]) throws {
+        try control.setPeer(publicKey: site.publicKey, allowedIPs: allowedIPs(for: site, routed: after))
+        for subnet in after { try control.addRoute(subnet) }
+        for old in before where !after.contains(old) { try control.removeRoute(old) }
+    }
+
+    public func remove(_ site: WGSite, routed: [String]) throws {
         try control.removePeer(publicKey: site.publicKey)
-        for subnet in site.lanSubnets { try control.removeRoute(subnet) }
+        for subnet in routed { try control.removeRoute(subnet) }
     }
 
     public struct Report: Sendable, Equatable {
@@ -151,18 +169,23 @@ public struct WGInterfaceSync: Sendable {
         public var updated: [String] = []
         public var removed: [String] = []
         public var unchanged: [String] = []
+        /// Routes on the interface that no site has routed any more (e.g. claimed before routes were granted).
+        public var routesRemoved: [String] = []
     }
 
-    /// On start: add missing peers, fix wrong allowed-ips, remove peers the store does not know. Peers already
-    /// right are not touched, so their sessions (handshake, counters) go on.
+    /// On start (and when the CLI changed the store): add missing peers, fix wrong allowed-ips, remove peers the
+    /// store does not know and routes on the interface no site has routed. Peers already right are not touched,
+    /// so their sessions (handshake, counters) go on.
     @discardableResult
-    public func reconcile(sites: [WGSite]) throws -> Report {
+    public func reconcile(sites: [WGSite], policy: WGLANPolicy) throws -> Report {
         let dump = try control.dump()
         var report = Report()
         var live: [String: Set<String>] = [:]
         for p in dump.peers { live[p.publicKey.base64] = Set(p.allowedIPs.map { $0.network.description }) }
+        var wantedRoutes = Set<String>()
         for site in sites {
-            let want = allowedIPs(for: site)
+            let routed = policy.routed(site, others: sites.filter { $0.id != site.id })
+            let want = allowedIPs(for: site, routed: routed)
             let wantSet = Set(want.compactMap { try? WGCIDR($0).network.description })
             if let have = live[site.publicKey] {
                 if have == wantSet {
@@ -175,12 +198,16 @@ public struct WGInterfaceSync: Sendable {
                 try control.setPeer(publicKey: site.publicKey, allowedIPs: want)
                 report.added.append(site.publicKey)
             }
-            for subnet in site.lanSubnets { try control.addRoute(subnet) }
+            for subnet in routed { try control.addRoute(subnet); wantedRoutes.insert(subnet) }
         }
         let known = Set(sites.map(\.publicKey))
         for key in live.keys.sorted() where !known.contains(key) {
             try control.removePeer(publicKey: key)
             report.removed.append(key)
+        }
+        for route in policy.host.tunnelRoutes.map { $0.description } where !wantedRoutes.contains(route) && route != pool.description {
+            try control.removeRoute(route)
+            report.routesRemoved.append(route)
         }
         return report
     }

@@ -95,3 +95,30 @@ enum WGSodium {
         precondition(initialised, "libsodium failed to initialise (sodium_init < 0): no usable random source on this system")
     }
 }
+
+extension WGKey {
+    /// True for a public key no honest peer has: a point of small order on Curve25519 (all zero among them), whose
+    /// shared secret with any private key is all zero. WireGuard would accept such a peer, but it proves nothing
+    /// and collides with every other weak key. The list is libsodium's (`has_small_order`): the u-coordinates 0,
+    /// 1, p−1 and the two of order 8, and the non-canonical p and p+1; the top bit is ignored as X25519 ignores it.
+    public var isWeakPublicKey: Bool {
+        var u = bytes
+        u[31] &= 0x7f
+        return Self.smallOrder.contains(u)
+    }
+
+    static let smallOrder: [[UInt8]] = {
+        let ff = [UInt8](repeating: 0xff, count: 30)
+        return [
+            [UInt8](repeating: 0, count: 32),
+            [1] + [UInt8](repeating: 0, count: 31),
+            [0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
+             0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00],
+            [0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b,
+             0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57],
+            [0xec] + ff + [0x7f],  // p − 1
+            [0xed] + ff + [0x7f],  // p
+            [0xee] + ff + [0x7f],  // p + 1
+        ]
+    }()
+}

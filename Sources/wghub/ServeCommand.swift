@@ -46,6 +46,30 @@ struct ServeCommand: AsyncParsableCommand {
     var healthBatch: Int = 256
     @Flag(help: "Serve / and /metrics without the admin token.")
     var openDashboard = false
+    @Option(help: "Most connections open at once; the excess is closed at accept. Capped below the open-file limit.")
+    var maxConnections: Int = 4096
+    @Option(help: "Most connections open at once from one IP address.")
+    var maxConnectionsPerIp: Int = 128
+    @Option(help: "Time a client has for the TLS handshake.")
+    var handshakeTimeout: String = "10s"
+    @Option(help: "Time a client has to send a request's head (line and headers): cuts slowloris.")
+    var headerTimeout: String = "10s"
+    @Option(help: "Time a client has to send a request's body.")
+    var bodyTimeout: String = "30s"
+    @Option(help: "Time a kept-alive connection may wait for its next request.")
+    var idleTimeout: String = "60s"
+    @Option(help: "Time open requests get to finish after SIGTERM before they are cut.")
+    var shutdownTimeout: String = "5s"
+    @Option(help: "Refused credentials or admin tokens per IP address in 5 minutes before 429.")
+    var authFailureLimit: Int = 30
+    @Option(help: "Failed enrollments from all addresses in 5 minutes before only valid tokens are answered.")
+    var enrollFailureGlobalLimit: Int = 300
+    @Option(help: "Port-forward probes per site per minute.")
+    var probeLimit: Int = 6
+    @Option(help: "Widest IPv4 LAN a site may have routed, as a prefix length (16 = a /16 at most).")
+    var shortestLanPrefix: Int = 16
+    @Option(help: "Widest IPv6 LAN a site may have routed, as a prefix length.")
+    var shortestLanPrefix6: Int = 48
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -64,12 +88,32 @@ struct ServeCommand: AsyncParsableCommand {
         guard let stale = WGDurations.parse(staleAfter), let offline = WGDurations.parse(offlineAfter), offline >= stale else {
             throw ValidationError("--stale-after / --offline-after: durations like 180s, 3m, 1h; offline-after must not be shorter")
         }
-        let config = WGHubConfiguration(
+        func seconds(_ flag: String, _ text: String) throws -> TimeInterval {
+            guard let v = WGDurations.parse(text) else { throw ValidationError("--\(flag) \"\(text)\": a duration like 10s or 2m") }
+            return v
+        }
+        guard maxConnections >= 1, maxConnectionsPerIp >= 1 else { throw ValidationError("--max-connections and --max-connections-per-ip must be at least 1") }
+        guard (1...32).contains(shortestLanPrefix), (1...128).contains(shortestLanPrefix6) else {
+            throw ValidationError("--shortest-lan-prefix is 1…32, --shortest-lan-prefix6 1…128")
+        }
+        let connectionCap = WGOpenFileLimit.connectionCap(wanted: maxConnections, logger: logger)
+        var settings = WGHubConfiguration(
             listenHost: host, listenPort: port, dataDirectory: data.data, endpoint: endpoint, pool: addressPool,
             tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey, insecureHTTP: insecureHTTP, publicURL: publicURL,
             keepalive: keepalive, thresholds: .init(staleAfter: stale, offlineAfter: offline), retention: retention,
             maxBodyBytes: maxBody, enrollFailureLimit: enrollFailureLimit, openDashboard: openDashboard,
             healthBatch: healthBatch)
+        settings.connections = WGConnectionLimits(
+            handshakeTimeout: try seconds("handshake-timeout", handshakeTimeout), headerTimeout: try seconds("header-timeout", headerTimeout),
+            bodyTimeout: try seconds("body-timeout", bodyTimeout), idleTimeout: try seconds("idle-timeout", idleTimeout),
+            maxConnections: connectionCap, maxConnectionsPerAddress: maxConnectionsPerIp)
+        settings.authFailureLimit = authFailureLimit
+        settings.enrollFailureGlobalLimit = enrollFailureGlobalLimit
+        settings.probeLimit = probeLimit
+        settings.shortestLANPrefix4 = shortestLanPrefix
+        settings.shortestLANPrefix6 = shortestLanPrefix6
+        let config = settings
+        let shutdown = try seconds("shutdown-timeout", shutdownTimeout)
 
         let control: any WGInterfaceControl
         if noInterface {
@@ -96,14 +140,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try store.setMeta("public_url", config.effectivePublicURL)
         try store.setMeta("endpoint", config.endpoint)
+        // For `wghub site grant`, which checks grants against the pool and the width limits as serve does.
+        try store.setMeta("pool", config.pool.description)
+        try store.setMeta("shortest_lan_prefix", "\(shortestLanPrefix),\(shortestLanPrefix6)")
 
         let pin = tls?.pin
-        try await runServer(hub: hub, tls: tls) { bound in
+        try await runServer(hub: hub, tls: tls, gracefulShutdown: .milliseconds(Int64(shutdown * 1000))) { bound in
             let scheme = config.insecureHTTP ? "http" : "https"
             let shownHost = host.contains(":") ? "[\(host)]" : host
             var lines = ["wghub listening on \(scheme)://\(shownHost):\(bound)", "public URL \(config.effectivePublicURL)"]
             if let pin { lines.append("pin \(pin)") }
             lines.append("interface \(control.interfaceName), pool \(config.pool), hub public key \(hub.hubPublicKey)")
+            lines.append("limits: \(config.connections.maxConnections) connections (\(config.connections.maxConnectionsPerAddress) per IP), "
+                + "timeouts handshake \(WGDurations.describe(config.connections.handshakeTimeout)) header \(WGDurations.describe(config.connections.headerTimeout)) "
+                + "body \(WGDurations.describe(config.connections.bodyTimeout)) idle \(WGDurations.describe(config.connections.idleTimeout))")
             // Unbuffered: whoever waits for these lines on a pipe sees them at once.
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }

@@ -9,7 +9,7 @@ import XCTest
 final class EnrollRouterTests: XCTestCase {
     func testEnrollAllocatesAddressAndAddsPeer() async throws {
         let t = try TestHub()
-        let token = try t.token()
+        let token = try t.token(lan: ["198.51.100.0/22"])
         let key = newPublicKey()
         try await t.app().test(.router) { client in
             let r = try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, lan: ["198.51.100.0/24"]))
@@ -40,12 +40,15 @@ final class EnrollRouterTests: XCTestCase {
     /// out of the tunnel: routing it through wg0 would cut the hub off from the site.
     func testLANHoldingTheSourceAddressIsNotRouted() async throws {
         let t = try TestHub()
-        let token = try t.token()
+        let token = try t.token(lan: ["198.51.100.0/24", "203.0.113.0/24"])
         let e = try await t.hub.enroll(enrollBody(token: token, lan: ["198.51.100.0/24", "203.0.113.0/24"]), from: "198.51.100.2")
         XCTAssertEqual(t.wg.routes, ["203.0.113.0/24"])
         let site = try await t.store.site(id: e.siteID!)
-        XCTAssertEqual(site?.lanSubnets, ["203.0.113.0/24"])
+        XCTAssertEqual(site?.lanSubnets, ["198.51.100.0/24", "203.0.113.0/24"], "announced prefixes are kept, to show them")
         XCTAssertEqual(t.wg.peers.values.first, ["\(e.address.split(separator: "/")[0])/32", "203.0.113.0/24"])
+        let lan = try await t.hub.view(id: e.siteID!).lan
+        XCTAssertEqual(lan.map(\.state), [.refused, .routed])
+        XCTAssertTrue(lan[0].reason?.contains("the address the hub reaches this site at") == true, "\(lan)")
     }
 
     func testSameKeyKeepsAddressAndGetsNewCredential() async throws {
@@ -57,8 +60,21 @@ final class EnrollRouterTests: XCTestCase {
             let other = try decodeJSON(WGEnrollResponse.self, try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "b")).body)
             // In use before the re-enrollment (so the hub holds it in memory).
             await AssertEqual(try await client.postJSON("/v1/health", WGHealthReport(seq: 1, agentTime: 1, interface: "wg0"), bearer: other.credential).status, .ok)
-            let again = try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "b2", lan: ["203.0.113.128/25"]))
+            // A token alone never re-enrolls a key that is enrolled: public keys are public.
+            let takeover = try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "evil", lan: ["203.0.113.0/24"]))
+            XCTAssertEqual(takeover.status, .conflict)
+            XCTAssertTrue(String(buffer: takeover.body).contains("public_key_enrolled"))
+            let wrong = try await client.postJSON("/v1/enroll", enrollBody(token: token, key: key, hostname: "evil"), bearer: first.credential)
+            XCTAssertEqual(wrong.status, .conflict, "another site's credential does not prove this key")
+            let kept = try await t.store.site(id: other.siteID!)
+            XCTAssertEqual(kept?.hostname, "b")
+            XCTAssertEqual(kept?.lanSubnets, [])
+            await AssertEqual(try await client.postJSON("/v1/health", WGHealthReport(seq: 2, agentTime: 1, interface: "wg0"), bearer: other.credential).status, .ok)
+            // The site itself, with its credential, re-enrolls without using the token.
+            let usesBefore = try t.store.tokens().first?.uses
+            let again = try await client.postJSON("/v1/enroll", enrollBody(token: "", key: key, hostname: "b2", lan: ["203.0.113.128/25"]), bearer: other.credential)
             XCTAssertEqual(again.status, .ok)
+            XCTAssertEqual(try t.store.tokens().first?.uses, usesBefore, "no token use taken")
             let a2 = try decodeJSON(WGEnrollResponse.self, again.body)
             XCTAssertEqual(other.address, a2.address)
             XCTAssertNotEqual(first.address, a2.address)
@@ -66,11 +82,12 @@ final class EnrollRouterTests: XCTestCase {
             // The old credential no longer works, the new one does.
             let old = try await client.postJSON("/v1/health", WGHealthReport(seq: 1, agentTime: 1, interface: "wg0"), bearer: other.credential)
             XCTAssertEqual(old.status, .unauthorized)
-            let new = try await client.postJSON("/v1/health", WGHealthReport(seq: 2, agentTime: 1, interface: "wg0"), bearer: a2.credential)
+            let new = try await client.postJSON("/v1/health", WGHealthReport(seq: 3, agentTime: 1, interface: "wg0"), bearer: a2.credential)
             XCTAssertEqual(new.status, .ok)
         }
         await AssertEqual(try await t.store.allSites().count, 2)
-        XCTAssertEqual(t.wg.peers[key], ["192.0.2.3/32", "203.0.113.128/25"])
+        // Announced but never granted (the token had no --lan): not routed.
+        XCTAssertEqual(t.wg.peers[key], ["192.0.2.3/32"])
     }
 
     func testTokenRefusalsStoreNothingAndTakeNoAddress() async throws {

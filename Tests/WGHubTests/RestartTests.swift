@@ -13,7 +13,7 @@ final class RestartTests: XCTestCase {
         var tokenID = ""
         do {
             let t = try TestHub(dir: dir, wg: wg)
-            let token = try t.store.createToken(kind: .enroll, name: "gw", profile: "site-gateway", ttl: 3600, maxUses: 3)
+            let token = try t.store.createToken(kind: .enroll, name: "gw", profile: "site-gateway", ttl: 3600, maxUses: 3, lanGrants: ["198.51.100.0/24"])
             tokenID = token.id
             for i in 0..<2 {
                 let k = newPublicKey()

@@ -19,6 +19,9 @@ final class FakeWireGuard: WGInterfaceControl, @unchecked Sendable {
     /// Per-peer live state a test can set (handshake, rx/tx, endpoint).
     var live: [String: (handshake: Int64, rx: UInt64, tx: UInt64, endpoint: String?)] = [:]
     var failSetPeer = false
+    /// The hub machine's networks as `ip` would show them (a test sets its uplink and gateway).
+    var host = WGHostNetworks()
+    func hostNetworks() throws -> WGHostNetworks { lock.withLock { host } }
 
     func dump() throws -> WGDump {
         lock.withLock {
@@ -109,8 +112,8 @@ struct TestHub {
         Application(router: buildRouter(hub: hub), logger: quietLogger())
     }
 
-    func token(uses: Int = 1, ttl: TimeInterval = 3600, profile: String? = "site-gateway") throws -> String {
-        try store.createToken(kind: .enroll, name: nil, profile: profile, ttl: ttl, maxUses: uses).secret
+    func token(uses: Int = 1, ttl: TimeInterval = 3600, profile: String? = "site-gateway", lan: [String] = []) throws -> String {
+        try store.createToken(kind: .enroll, name: nil, profile: profile, ttl: ttl, maxUses: uses, lanGrants: lan).secret
     }
 
     func admin() throws -> String { try store.createToken(kind: .admin).secret }
