@@ -91,6 +91,9 @@ let package = Package(
             dependencies: [
                 "WGAgent", "WGModel", "WGProvision", "WGHub",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The hostile hub of the enroll tests: any answer, over real TLS.
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

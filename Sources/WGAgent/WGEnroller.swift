@@ -14,6 +14,8 @@ public struct WGEnrollOptions: Sendable {
     public var vars: [String]
     /// Ask the hub again even when this machine is already enrolled there with the same key.
     public var reenroll: Bool
+    /// Seconds the whole enroll request may take (a hub that drips its answer is cut off here).
+    public var timeout: Double = 30
 
     public init(hubURL: String, token: String, pin: String? = nil, caFile: String? = nil, insecureHTTP: Bool = false,
                 profile: WGProfile, vars: [String] = [], reenroll: Bool = false) {
@@ -29,6 +31,8 @@ public struct WGEnrollOptions: Sendable {
 
     /// Values the hub decides: giving them with --var is refused.
     static let hubOwned = ["address", "hub_public_key"]
+    /// Largest enroll answer read (wghub's is well under 1 KiB).
+    public static let maxAnswerBytes = 64 << 10
 }
 
 /// What enrollment did, for the account `wgagent enroll` prints.
@@ -63,8 +67,10 @@ public final class WGEnroller {
             let name = String(v.prefix(while: { $0 != "=" }))
             if WGEnrollOptions.hubOwned.contains(name) { throw WGEnrollError.hubOwnedVariable(name) }
         }
-        let client = try WGHTTPClient(baseURL: o.hubURL, verification: .from(pin: o.pin, caFile: o.caFile),
-                                      allowInsecureHTTP: o.insecureHTTP, connectTimeout: 10, timeout: 30)
+        var client = try WGHTTPClient(baseURL: o.hubURL, verification: .from(pin: o.pin, caFile: o.caFile),
+                                      allowInsecureHTTP: o.insecureHTTP, connectTimeout: 10, timeout: o.timeout)
+        // An enroll answer is a few hundred bytes: anything near the limit is not wghub's.
+        client.maxAnswerBytes = WGEnrollOptions.maxAnswerBytes
 
         let keys = try convergeKeys(o.profile)
         let iface = o.profile.interface
@@ -112,7 +118,9 @@ public final class WGEnroller {
             }
             throw e
         }
-        try Self.check(answer)
+        // Checked before anything is saved: a refused answer leaves the machine as it was (but for the key).
+        try WGEnrollAnswerCheck(profile: o.profile, ownPublicKey: publicKey, lanSubnets: lan, vars: o.vars, hub: client.baseURL)
+            .check(answer)
         let e = WGEnrollment(
             hubURL: client.baseURL, pin: o.pin, caFile: o.caFile, insecureHTTP: o.insecureHTTP, credential: answer.credential,
             siteID: answer.siteID, hostname: hostname, profile: o.profile.name, interface: iface, publicKey: publicKey,
@@ -132,20 +140,6 @@ public final class WGEnroller {
             throw WGEnrollError.keys(report.resources.first?.error ?? "no outcome")
         }
         return outcome
-    }
-
-    /// The answer must be usable before it is saved.
-    static func check(_ a: WGEnrollResponse) throws {
-        do { _ = try WGCIDR(a.address) } catch { throw WGEnrollError.badAnswer(field: "address", value: a.address, detail: "\(error)") }
-        do { _ = try WGKey(base64: a.hubPublicKey) } catch {
-            throw WGEnrollError.badAnswer(field: "hub_public_key", value: a.hubPublicKey, detail: "\(error)")
-        }
-        do { _ = try WGEndpoint(a.hubEndpoint) } catch {
-            throw WGEnrollError.badAnswer(field: "hub_endpoint", value: a.hubEndpoint, detail: "\(error)")
-        }
-        guard WGSecretText.isPlausible(a.credential) else {
-            throw WGEnrollError.badAnswer(field: "credential", value: "(\(a.credential.count) characters)", detail: "empty or not one line")
-        }
     }
 
     /// The hub's values the profile declares, then the extra values (which win, e.g. a hub_endpoint by another name).

@@ -31,6 +31,8 @@ public enum WGHTTPClientError: Error, CustomStringConvertible, Equatable, Sendab
     /// The hub answered with an error status; `error` is its JSON body when it sent one.
     case hub(status: Int, error: WGErrorBody?, url: String)
     case decoding(url: String, detail: String)
+    /// The answer was longer than the client reads (`maxAnswerBytes`): not an answer the hub sends.
+    case answerTooLarge(url: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -61,7 +63,14 @@ public enum WGHTTPClientError: Error, CustomStringConvertible, Equatable, Sendab
             return "the hub answered \(status) for \(u)"
         case .decoding(let u, let d):
             return "the answer from \(u) is not what this agent expects (\(d)): are agent and hub versions compatible?"
+        case .answerTooLarge(let u, let limit):
+            return "the answer from \(u) is larger than \(Self.size(limit)), the most this agent reads for it: that is no answer "
+                + "wghub sends; check that the URL and pin are your hub's and that agent and hub versions are compatible"
         }
+    }
+
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : bytes >= 1 << 10 && bytes % (1 << 10) == 0 ? "\(bytes >> 10) KiB" : "\(bytes) bytes"
     }
 
     /// The HTTP status when the hub answered with an error.
@@ -91,6 +100,8 @@ public struct WGHTTPClient: Sendable {
     public var connectTimeout: Double
     public var timeout: Double
     public var userAgent: String
+    /// Longest answer body read; a longer one is `.answerTooLarge` (a refusal, not "unreachable").
+    public var maxAnswerBytes: Int = 4 << 20
 
     public init(
         baseURL: String, verification: WGTLSVerification, allowInsecureHTTP: Bool = false, connectTimeout: Double = 10,
@@ -154,7 +165,34 @@ public struct WGHTTPClient: Sendable {
             throw WGHTTPClientError.hub(status: r.status, error: try? JSONDecoder().decode(WGErrorBody.self, from: r.body), url: baseURL + path)
         }
         do { return try JSONDecoder().decode(Answer.self, from: r.body) } catch {
-            throw WGHTTPClientError.decoding(url: baseURL + path, detail: "\(error)")
+            throw WGHTTPClientError.decoding(url: baseURL + path, detail: Self.describe(error, body: r.body))
+        }
+    }
+
+    /// A decoding error as "field keepalive: expected a number" rather than Foundation's dump.
+    static func describe(_ error: any Error, body: Data) -> String {
+        guard let e = error as? DecodingError else { return "\(error)" }
+        func path(_ c: [any CodingKey]) -> String {
+            c.isEmpty ? "the body" : "field " + c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch e {
+        case .typeMismatch(let type, let c): return "\(path(c.codingPath)): expected \(type == Int.self || type == Int64.self ? "a number" : "\(type)")"
+        case .valueNotFound(let type, let c): return "\(path(c.codingPath)): missing (null), expected \(type)"
+        case .keyNotFound(let key, let c): return "\(path(c.codingPath + [key])): missing"
+        case .dataCorrupted(let c):
+            // Foundation on Linux reports a fraction where an Int belongs as "not valid JSON", with no field.
+            if c.codingPath.isEmpty, let field = fractionField(body) { return "field \(field): expected a whole number" }
+            return "\(path(c.codingPath)): \(c.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// The first top-level field holding a number with a fraction, if the body is a JSON object.
+    static func fractionField(_ body: Data) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
+        return object.keys.sorted().first { key in
+            guard let n = object[key] as? NSNumber, !(object[key] is Bool) else { return false }
+            return n.doubleValue.rounded() != n.doubleValue
         }
     }
 
@@ -171,7 +209,7 @@ public struct WGHTTPClient: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }
-        let sink = ResponseSink()
+        let sink = ResponseSink(limit: maxAnswerBytes)
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
 
@@ -185,6 +223,8 @@ public struct WGHTTPClient: Sendable {
         set(wg_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000)))
         set(wg_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
         set(wg_curl_setopt_string(h, CURLOPT_USERAGENT, userAgent))
+        // A Content-Length over the limit is refused before the body is read; a chunked one by the sink below.
+        set(wg_curl_setopt_off(h, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxAnswerBytes)))
         switch verification {
         case .system:
             set(wg_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
@@ -230,7 +270,7 @@ public struct WGHTTPClient: Sendable {
             guard let ptr, let userdata else { return 0 }
             let n = size * count
             let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
-            if sink.data.count + n > ResponseSink.limit { return 0 }  // abort: answer too large
+            if sink.data.count + n > sink.limit { sink.overflowed = true; return 0 }  // abort: answer too large
             sink.data.append(UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n)
             return n
         }))
@@ -241,6 +281,7 @@ public struct WGHTTPClient: Sendable {
         let started = Date()
         let result = withExtendedLifetime(sink) { curl_easy_perform(h) }
         guard result == CURLE_OK else {
+            if sink.overflowed || result == CURLE_FILESIZE_EXCEEDED { throw WGHTTPClientError.answerTooLarge(url: url, limit: maxAnswerBytes) }
             let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(result))
             // Say how long it really waited (a connect timeout ends before the total one).
             throw map(result, url: url, detail: detail, waited: Date().timeIntervalSince(started))
@@ -271,10 +312,13 @@ public struct WGHTTPClient: Sendable {
     }
 }
 
-/// Collects the response body for the write callback (at most 4 MiB).
+/// Collects the response body for the write callback, at most `limit` bytes.
 final class ResponseSink {
-    static let limit = 4 << 20
+    let limit: Int
     var data = Data()
+    /// Set when the body went over the limit (curl then reports a write error).
+    var overflowed = false
+    init(limit: Int) { self.limit = limit }
 }
 
 extension WGHTTPClientError {

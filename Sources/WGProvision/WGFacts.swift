@@ -1,4 +1,5 @@
 import Foundation
+import WGModel
 
 /// What the machine is, read without changing anything. Resources read their own state on top of this.
 public struct WGFacts: Sendable, Equatable {
@@ -78,5 +79,19 @@ public struct WGFacts: Sendable, Equatable {
             if words.count >= 2, words[0].lowercased() == "port", let p = Int(words[1]), (1...65535).contains(p) { return p }
         }
         return 22
+    }
+}
+
+extension WGFacts {
+    /// The egress interface for NAT `PostUp` lines and ufw rules, checked first: a name read from the machine
+    /// goes into a line wg-quick runs through a shell. nil when there is no default route; throws for a bad name.
+    public func checkedEgressInterface() throws -> String? {
+        guard let egress = egressInterface else { return nil }
+        if let problem = WGInterfaceName.problem(egress) {
+            throw WGHostError("the egress interface \"\(egress)\" (the device of `ip -4 route show default`) cannot be "
+                + "named in NAT or firewall rules: \(problem); rename it (`ip link set OLD name NEW`, or a "
+                + "systemd .link file) and run apply again")
+        }
+        return egress
     }
 }

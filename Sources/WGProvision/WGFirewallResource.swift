@@ -33,7 +33,7 @@ public struct WGFirewallResource: WGResource {
         for port in spec.allowedTCPPorts where port != ctx.facts.sshPort { rules.append("allow \(port)/tcp") }
         if let port = spec.listenPort, spec.role != .roadwarrior { rules.append("allow \(port)/udp") }
         guard spec.forwarding else { return rules }
-        let egress = ctx.facts.egressInterface
+        let egress = try ctx.facts.checkedEgressInterface()
         switch spec.role {
         case .hub:
             rules.append("route allow in on \(wg) out on \(wg)")

@@ -18,7 +18,7 @@ public struct WGInterfaceConfigResource: WGResource {
         }
         var postUp: [String] = [], postDown: [String] = []
         if !spec.masqueradeSources.isEmpty {
-            guard let egress = ctx.facts.egressInterface else {
+            guard let egress = try ctx.facts.checkedEgressInterface() else {
                 throw WGHostError("NAT needs the egress interface, but this machine has no IPv4 default route (check `ip route`), or set lan_access: route")
             }
             for net in spec.masqueradeSources {

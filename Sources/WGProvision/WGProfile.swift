@@ -1,4 +1,5 @@
 import Foundation
+import WGModel
 import Yams
 
 /// The role a profile plays; each role turns variables into a desired state in `WGSpec`.
@@ -20,6 +21,10 @@ public struct WGVariableSpec: Sendable, Equatable {
     public var defaultValue: String?
     public var choices: [String]
     public var help: String
+    /// For cidr values: the prefix lengths allowed (`prefix: 16-30`, `prefix6: 64-128`); nil means any. The hub's
+    /// enroll answer is held to these, or to `WGPrefixRule.default` when the profile says nothing.
+    public var prefix: ClosedRange<Int>? = nil
+    public var prefix6: ClosedRange<Int>? = nil
 }
 
 /// A profile file: a role, a few switches, and the variables a user fills in. Documented in the file itself.
@@ -36,7 +41,7 @@ public struct WGProfile: Sendable, Equatable {
     public var variables: [WGVariableSpec]
 
     static let topLevelKeys = ["role", "description", "interface", "admin_user", "firewall", "guest_agent", "variables"]
-    static let variableKeys = ["type", "required", "default", "choices", "help"]
+    static let variableKeys = ["type", "required", "default", "choices", "help", "prefix", "prefix6"]
 
     public static func parse(_ text: String, name: String, source: String) throws -> WGProfile {
         let where_ = "profile \(source)"
@@ -65,7 +70,7 @@ public struct WGProfile: Sendable, Equatable {
         }
         let interface = scalar("interface")?.string ?? "wg0"
         guard WGNames.isInterfaceName(interface) else {
-            throw fail(scalar("interface"), "interface", "\"\(interface)\" is not an interface name (1–15 of a-z A-Z 0-9 _ = + . -)")
+            throw fail(scalar("interface"), "interface", "\"\(interface)\" is not an interface name (1–15 of a-z A-Z 0-9 _ = + . -, not \".\" or \"..\")")
         }
         var adminUser: String? = "wgadmin"
         if let n = scalar("admin_user") {
@@ -100,9 +105,18 @@ public struct WGProfile: Sendable, Equatable {
                 let required = spec["required"]?.bool ?? false
                 let choices = spec["choices"]?.sequence?.compactMap(\.string) ?? []
                 if type == .choice && choices.isEmpty { throw fail(v, "\(vname).choices", "a choice variable lists its choices") }
+                var ranges: [String: ClosedRange<Int>] = [:]
+                for (key, bits) in [("prefix", 32), ("prefix6", 128)] {
+                    guard let n = spec[key] else { continue }
+                    guard type == .cidr else { throw fail(n, "\(vname).\(key)", "only a cidr variable has a prefix rule") }
+                    guard let r = WGPrefixRule.parseRange(scalarText(n) ?? "", bits: bits) else {
+                        throw fail(n, "\(vname).\(key)", "\"\(scalarText(n) ?? "")\" is not a prefix range: write it like 16-30 (within 0…\(bits))")
+                    }
+                    ranges[key] = r
+                }
                 variables.append(WGVariableSpec(
                     name: vname, type: type, required: required, defaultValue: spec["default"].flatMap(scalarText),
-                    choices: choices, help: spec["help"]?.string ?? ""))
+                    choices: choices, help: spec["help"]?.string ?? "", prefix: ranges["prefix"], prefix6: ranges["prefix6"]))
             }
         }
         let profile = WGProfile(
@@ -150,7 +164,8 @@ extension WGRole {
 /// Name rules shared by profiles and specs.
 public enum WGNames {
     public static func isInterfaceName(_ s: String) -> Bool {
-        (1...15).contains(s.count) && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_=+.-".contains($0)) }
+        WGInterfaceName.kernelProblem(s) == nil
+            && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_=+.-".contains($0)) }
     }
     public static func isUserName(_ s: String) -> Bool {
         guard let f = s.first, f.isASCII, f.isLowercase, s.count <= 32 else { return false }

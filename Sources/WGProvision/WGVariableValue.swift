@@ -19,7 +19,12 @@ public enum WGVariableValue: Sendable, Equatable {
         do {
             switch spec.type {
             case .cidr:
-                return .cidr(try WGCIDR(text))
+                let c = try WGCIDR(text)
+                // A profile's own prefix rule holds for every source, not only for the hub's answer.
+                if let allowed = c.isIPv6 ? spec.prefix6 : spec.prefix, !allowed.contains(c.prefixLength) {
+                    throw Problem(message: "\"\(text)\" has prefix /\(c.prefixLength); this profile allows /\(allowed.lowerBound) to /\(allowed.upperBound) for \(c.isIPv6 ? "IPv6" : "IPv4")")
+                }
+                return .cidr(c)
             case .cidrList:
                 return .cidrs(try text.split(separator: ",").map { try WGCIDR($0.trimmingCharacters(in: .whitespaces)) })
             case .endpoint:

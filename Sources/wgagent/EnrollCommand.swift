@@ -14,7 +14,7 @@ struct EnrollCommand: ParsableCommand {
             runs `apply` with the hub's values, and waits for the first handshake. Running it again is safe: the key and \
             the address stay, and the token is not used again (--reenroll asks the hub anew).
             Exit 0: enrolled, converged, handshake seen. 1: apply did not converge. 2: refused (URL, pin, certificate, \
-            token, input). 3: enrolled and converged but no handshake within --wait. 4: the hub could not be reached \
+            token, input, or an answer of the hub this agent does not trust). 3: enrolled and converged but no handshake within --wait. 4: the hub could not be reached \
             (name, route, timeout): a first-boot hook may retry later.
             """
     )
@@ -72,8 +72,7 @@ struct EnrollCommand: ParsableCommand {
             if (try? WGEnrollmentStore.load(host)) != nil {
                 WGOutput.error("this machine stays enrolled as before (\(WGEnrollmentStore.path)); nothing was changed but the key step")
             }
-            if let e = error as? WGHTTPClientError, e.isUnreachable { throw ExitCode(4) }
-            throw ExitCode(2)
+            throw ExitCode(WGEnrollError.exitStatus(for: error))
         }
         let e = result.enrollment
         print("  key       \(result.keys.status == .ok ? "kept" : "set up"): \(result.keys.reason)")
