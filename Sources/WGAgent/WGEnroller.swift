@@ -82,7 +82,8 @@ public final class WGEnroller {
         let listenPort = Self.value("listen_port", in: o.vars).flatMap { Int($0) }
             ?? o.profile.variable("listen_port")?.defaultValue.flatMap { Int($0) } ?? 51820
 
-        if let saved = try WGEnrollmentStore.load(host), !o.reenroll, saved.hubURL == client.baseURL,
+        let saved = try WGEnrollmentStore.load(host)
+        if let saved, !o.reenroll, saved.hubURL == client.baseURL,
            saved.publicKey == publicKey, saved.interface == iface {
             // Already enrolled here with this key: the hub keeps our address; the token may be used up by now.
             progress("already enrolled with \(saved.hubURL) as site \(saved.siteID.map(String.init) ?? "?") (\(saved.address)); the token is not used again")
@@ -107,7 +108,10 @@ public final class WGEnroller {
         progress("enrolling \(hostname) (\(publicKey)) with \(client.baseURL)")
         let answer: WGEnrollResponse
         do {
-            answer = try client.post("/v1/enroll", request)
+            // Re-enrolling the same key proves it with the site's credential: the hub re-enrolls an enrolled
+            // key for nobody else (a public key is public).
+            let proof = saved.flatMap { $0.hubURL == client.baseURL && $0.publicKey == publicKey ? $0.credential : nil }
+            answer = try client.post("/v1/enroll", request, bearer: proof)
         } catch let e as WGHTTPClientError {
             if case .hub(let status, let body, _) = e {
                 let reason = body?.error ?? "no reason given", message = body?.message ?? "the hub answered \(status)"

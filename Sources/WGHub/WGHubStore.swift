@@ -280,7 +280,7 @@ public final class WGHubStore: Sendable {
         let newCredential = WGHubSecrets.newSecret(prefix: WGHubSecrets.credentialPrefix)
         let credentials = self.credentials
         let input = EnrollInput(
-            tokenHash: tokenHash, credentialHash: credentialHash, newCredential: newCredential, request: request,
+            tokenGiven: !tokenSecret.isEmpty, tokenHash: tokenHash, credentialHash: credentialHash, newCredential: newCredential, request: request,
             observedAddress: observedAddress, pool: pool, policy: policy, now: now)
         // A re-enrollment replaces the site's credential: the old one must stop working at commit.
         defer { credentials.invalidate() }
@@ -291,6 +291,7 @@ public final class WGHubStore: Sendable {
     }
 
     struct EnrollInput: Sendable {
+        var tokenGiven: Bool
         var tokenHash: String?
         var credentialHash: String?
         var newCredential: String
@@ -310,12 +311,10 @@ public final class WGHubStore: Sendable {
             let t = now.timeIntervalSince1970
             let previousRow = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey])
             let previous = previousRow.map(Self.site)
+            // A token, when given, must be usable (also for a re-enrollment, which then takes a use); an enrolled
+            // key must also prove itself with its site's credential. A site re-enrolls with its credential alone.
             var token: WGTokenInfo?
-            if let previous, let previousRow {
-                guard let credentialHash, credentialHash == (previousRow["credential_hash"] as String) else {
-                    throw WGHubError.keyEnrolled(previous.id)
-                }
-            } else {
+            if input.tokenGiven || previous == nil {
                 guard let tokenHash, let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [tokenHash]) else {
                     throw WGHubError.tokenUnknown
                 }
@@ -328,6 +327,11 @@ public final class WGHubStore: Sendable {
                 default: break
                 }
                 token = info
+            }
+            if let previous, let previousRow {
+                guard let credentialHash, credentialHash == (previousRow["credential_hash"] as String) else {
+                    throw WGHubError.keyEnrolled(previous.id)
+                }
             }
             // Granted: what this site had granted before and still announces, and what the token's --lan covers.
             let tokenGrants = (token?.lanGrants ?? []).compactMap { try? WGCIDR($0) }
