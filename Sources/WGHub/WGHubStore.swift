@@ -165,6 +165,19 @@ public final class WGHubStore: Sendable {
         return m
     }
 
+    /// A read transaction on a blocking-work thread (see `WGBlockingWork`): never GRDB's async read, whose
+    /// wait for a free reader blocks a thread the cooperative pool shares.
+    func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let dbPool = self.dbPool
+        return try await WGBlockingWork.run { try dbPool.read(body) }
+    }
+
+    /// A write transaction on a blocking-work thread, for changes that run `wg`/`ip` before their commit.
+    func writingWithCommands<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let dbPool = self.dbPool
+        return try await WGBlockingWork.run { try dbPool.write(body) }
+    }
+
     // MARK: meta
 
     public func setMeta(_ key: String, _ value: String) throws {
@@ -219,11 +232,11 @@ public final class WGHubStore: Sendable {
     public func checkAdmin(secret: String, now: Date = Date()) async throws {
         guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
         let hash = WGHubSecrets.hash(secret)
-        let row = try await dbPool.read { db in
+        let info = try await reading { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'"), arguments: [hash])
+                .map(Self.tokenInfo)
         }
-        guard let row else { throw WGHubError.adminRefused }
-        let info = Self.tokenInfo(row)
+        guard let info else { throw WGHubError.adminRefused }
         guard info.state(now: now) == "valid" else { throw WGHubError.adminRefused }
     }
 
@@ -231,10 +244,11 @@ public final class WGHubStore: Sendable {
     public func isUsableEnrollToken(_ secret: String, now: Date = Date()) async throws -> Bool {
         guard WGHubSecrets.looksLikeSecret(secret) else { return false }
         let hash = WGHubSecrets.hash(secret)
-        let row = try await dbPool.read { db in
+        let info = try await reading { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'enroll'"), arguments: [hash])
+                .map(Self.tokenInfo)
         }
-        return row.map { Self.tokenInfo($0).state(now: now) == "valid" } ?? false
+        return info?.state(now: now) == "valid"
     }
 
     static func tokenInfo(_ row: Row) -> WGTokenInfo {
@@ -284,7 +298,7 @@ public final class WGHubStore: Sendable {
             observedAddress: observedAddress, pool: pool, policy: policy, now: now)
         // A re-enrollment replaces the site's credential: the old one must stop working at commit.
         defer { credentials.invalidate() }
-        return try await dbPool.write { db in
+        return try await writingWithCommands { db in
             credentials.invalidate()
             return try Self.enrollTransaction(db, input, apply: apply)
         }
@@ -386,7 +400,7 @@ public final class WGHubStore: Sendable {
     ) async throws -> WGSite {
         let grant = try grant.map(policy.checkGrant)
         let revoke = try revoke.map(policy.checkGrant)
-        let site = try await dbPool.write { db -> WGSite in
+        let site = try await writingWithCommands { db -> WGSite in
             guard let before = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [siteID]).map(Self.site) else {
                 throw WGHubError(404, "site_unknown", "no site \(siteID): list them with GET /v1/sites or `wghub site list`")
             }
@@ -421,17 +435,17 @@ public final class WGHubStore: Sendable {
     }
 
     public func generation() async throws -> String {
-        try await dbPool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0" }
+        try await reading { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0" }
     }
 
     // MARK: sites
 
     public func allSites() async throws -> [WGSite] {
-        try await dbPool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
+        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
     }
 
     public func site(id: Int64) async throws -> WGSite? {
-        try await dbPool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
+        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
     }
 
     /// The id and key of the site a credential belongs to; nil when unknown. From memory once seen (see
@@ -441,7 +455,7 @@ public final class WGHubStore: Sendable {
         let hash = WGHubSecrets.hash(credential)
         let (cached, generation) = credentials.get(hash)
         if let cached { return cached }
-        let key = try await dbPool.read { db -> WGSiteKey? in
+        let key = try await reading { db -> WGSiteKey? in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, public_key FROM sites WHERE credential_hash = ?"), arguments: [hash])
             return row.map { WGSiteKey(id: $0[0], publicKey: $0[1]) }
@@ -461,7 +475,7 @@ public final class WGHubStore: Sendable {
     public func site(credential: String) async throws -> WGSite? {
         guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
         let hash = WGHubSecrets.hash(credential)
-        return try await dbPool.read { db in
+        return try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE credential_hash = ?", arguments: [hash])
                 .map(Self.site)
         }
@@ -472,7 +486,7 @@ public final class WGHubStore: Sendable {
     public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite, [WGSite]) throws -> Void = { _, _ in }) async throws -> WGSite? {
         let credentials = self.credentials
         defer { credentials.invalidate() }  // after commit: the deleted site's credential is refused from now on
-        return try await dbPool.write { db in
+        return try await writingWithCommands { db in
             credentials.invalidate()
             guard let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) else {
                 return nil

@@ -135,6 +135,7 @@ Wants=network-online.target
 
 [Service]
 ExecStart=/usr/local/bin/wghub serve --listen $HUB_LINK:$API_PORT --data $HUB_DATA --interface wg0 --endpoint $HUB_LINK:$WG_PORT --pool $POOL --retention 10000
+LimitNOFILE=16384
 Restart=no
 UMask=0077
 StandardOutput=append:/var/log/wghub.log
@@ -261,7 +262,7 @@ main() {
   lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
   lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $hub_pub" /var/log/wghub.log
   lab_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
-  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --cloud-init \
+  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --lan "$LAN_NET" --cloud-init \
     >"$LAB_DIR/user-data" 2>"$LAB_DIR/token.err" || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create --cloud-init"; }
   lab_info "$(cat "$LAB_DIR/token.err")"
   # The runcmd item is a JSON array (a YAML flow sequence): exactly the argv cloud-init would run.
