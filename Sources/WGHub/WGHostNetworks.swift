@@ -28,7 +28,7 @@ public struct WGHostNetworks: Sendable, Equatable {
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard f.count > 3, let i = f.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), i + 1 < f.count else { continue }
             let device = f[1].split(separator: "@").first.map(String.init) ?? f[1]
-            guard device != interface, let cidr = try? WGCIDR(f[i + 1]) else { continue }
+            guard device != interface, let cidr = try? WGCIDR(f[i + 1]), !cidr.isLinkLocal6 else { continue }
             out.networks.append(Network(cidr: cidr.network, device: device))
         }
         for line in routes.split(separator: "\n") {
@@ -46,8 +46,8 @@ public struct WGHostNetworks: Sendable, Equatable {
             guard let cidr = try? WGCIDR(dest) else { continue }
             if device == interface {
                 if !f.contains("kernel") { out.tunnelRoutes.append(cidr) }
-            } else if !(cidr.isIPv6 && cidr.address.bytes.first == 0xfe && (cidr.address.bytes[1] & 0xc0) == 0x80) {
-                out.networks.append(Network(cidr: cidr, device: device))  // link-local fe80::/10 is on every link: not a claim
+            } else if !cidr.isLinkLocal6 {
+                out.networks.append(Network(cidr: cidr, device: device))
             }
         }
         return out
@@ -55,6 +55,9 @@ public struct WGHostNetworks: Sendable, Equatable {
 }
 
 extension WGCIDR {
+    /// fe80::/10 is on every link: no site can claim it, and no hub network is "in" it.
+    var isLinkLocal6: Bool { isIPv6 && address.bytes[0] == 0xfe && (address.bytes[1] & 0xc0) == 0x80 }
+
     /// True when the two blocks share an address.
     func overlaps(_ other: WGCIDR) -> Bool {
         isIPv6 == other.isIPv6 && (contains(other) || other.contains(self))
