@@ -18,6 +18,15 @@ struct SiteCommand: AsyncParsableCommand {
         let widths = (try store.meta("shortest_lan_prefix") ?? "16,48").split(separator: ",").compactMap { Int($0) }
         return WGLANPolicy(pool: pool, shortestPrefix4: widths.first ?? 16, shortestPrefix6: widths.count > 1 ? widths[1] : 48)
     }
+
+    /// Grants and withdraws, then prints what the site has granted now.
+    static func changeGrants(data: DataOptions, id: Int64, grant: [String], revoke: [String]) async throws {
+        let store = try WGHubStore.open(dataDirectory: data.data)
+        do {
+            let site = try await store.updateGrants(siteID: id, grant: grant, revoke: revoke, policy: try policy(store: store))
+            print("site \(id) (\(site.hostname)) granted: \(site.lanGranted.isEmpty ? "none" : site.lanGranted.joined(separator: " "))")
+        } catch let e as WGHubError { throw ValidationError(e.body.message) }
+    }
 }
 
 struct SiteListCommand: AsyncParsableCommand {
@@ -46,13 +55,7 @@ struct SiteGrantCommand: AsyncParsableCommand {
     @Argument(help: "The site ID from `wghub site list`.") var id: Int64
     @Argument(help: "LAN prefixes, e.g. 198.51.100.0/24.") var prefixes: [String]
 
-    func run() async throws {
-        let store = try WGHubStore.open(dataDirectory: data.data)
-        do {
-            let site = try await store.updateGrants(siteID: id, grant: prefixes, revoke: [], policy: try SiteCommand.policy(store: store))
-            print("site \(id) (\(site.hostname)) granted: \(site.lanGranted.joined(separator: " "))")
-        } catch let e as WGHubError { throw ValidationError(e.body.message) }
-    }
+    func run() async throws { try await SiteCommand.changeGrants(data: data, id: id, grant: prefixes, revoke: []) }
 }
 
 struct SiteUngrantCommand: AsyncParsableCommand {
@@ -61,13 +64,7 @@ struct SiteUngrantCommand: AsyncParsableCommand {
     @Argument(help: "The site ID from `wghub site list`.") var id: Int64
     @Argument(help: "LAN prefixes to withdraw.") var prefixes: [String]
 
-    func run() async throws {
-        let store = try WGHubStore.open(dataDirectory: data.data)
-        do {
-            let site = try await store.updateGrants(siteID: id, grant: [], revoke: prefixes, policy: try SiteCommand.policy(store: store))
-            print("site \(id) (\(site.hostname)) granted: \(site.lanGranted.isEmpty ? "none" : site.lanGranted.joined(separator: " "))")
-        } catch let e as WGHubError { throw ValidationError(e.body.message) }
-    }
+    func run() async throws { try await SiteCommand.changeGrants(data: data, id: id, grant: [], revoke: prefixes) }
 }
 
 struct SiteDeleteCommand: AsyncParsableCommand {
