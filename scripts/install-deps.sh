@@ -3,7 +3,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev binutils   # build (binutils: strip)
+  pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev binutils   # build (binutils: strip)
   wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
   debootstrap systemd-container                                   # VMs
   openssl curl ca-certificates python3 jq

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -37,7 +41,7 @@ public struct WGDoctor {
         do {
             let r = try host.run(["wg", "show", interface, "dump"])
             guard r.succeeded else {
-                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"))
+                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.wgTrimmed())"))
             }
             return .success(try WGDump.parse(r.stdout))
         } catch let e as WGHostError { return .failure(e) } catch { return .failure(WGHostError("\(error)")) }

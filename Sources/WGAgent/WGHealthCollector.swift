@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -22,7 +26,7 @@ public struct WGHealthCollector {
                              receiveBytes: Int64(clamping: $0.receiveBytes), transmitBytes: Int64(clamping: $0.transmitBytes))
             }
         }
-        if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.trimmingCharacters(in: .whitespacesAndNewlines) {
+        if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.wgTrimmed() {
             report.forwarding = v == "1"
         }
         report.firewall = firewallState()

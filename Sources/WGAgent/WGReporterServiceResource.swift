@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGProvision
 
 /// The reporter daemon (`wgagent report --interval N`) as a systemd unit or an OpenRC service, from Templates/.

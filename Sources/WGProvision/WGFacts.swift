@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the machine is, read without changing anything. Resources read their own state on top of this.
 public struct WGFacts: Sendable, Equatable {

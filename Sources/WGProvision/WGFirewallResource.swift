@@ -9,7 +9,7 @@ public struct WGFirewallResource: WGResource {
     /// ufw's added rules as it prints them (`ufw show added`), without the leading "ufw ".
     static func addedRules(_ output: String) -> [String] {
         output.split(separator: "\n").compactMap { line in
-            let l = line.trimmingCharacters(in: .whitespaces)
+            let l = line.wgTrimmed(.whitespaces)
             return l.hasPrefix("ufw ") ? String(l.dropFirst(4)) : nil
         }
     }
@@ -17,7 +17,7 @@ public struct WGFirewallResource: WGResource {
     static func defaults(_ text: String) -> Defaults {
         func value(_ key: String) -> String {
             for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
-                let v = line.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                let v = line.dropFirst(key.count + 1).wgTrimmed(.characters("\" "))
                 switch v.uppercased() { case "DROP": return "deny"; case "ACCEPT": return "allow"; case "REJECT": return "reject"; default: return v.lowercased() }
             }
             return ""
@@ -102,4 +102,9 @@ public struct WGFirewallResource: WGResource {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
