@@ -21,15 +21,13 @@ extension WGDoctor {
     func firewallRouted() -> WGFinding {
         let name = "firewall-routed"
         guard host.hasCommand("ufw") else { return WGFinding(name, .ok, "ufw is not installed: it filters nothing") }
-        let status = (try? host.run(["ufw", "status"]))?.stdout ?? ""
-        guard status.contains("Status: active") else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
+        guard ufwIsActive() else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
         let policy = Self.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
         guard policy != "allow" else { return WGFinding(name, .ok, "ufw's routed policy is allow") }
         guard let egress = facts.egressInterface else {
             return WGFinding(name, .unknown, "no default route: cannot tell which interface forwarded traffic should leave by")
         }
-        let rules = ((try? host.run(["ufw", "show", "added"]))?.stdout ?? "").split(separator: "\n")
-            .map { $0.wgTrimmed(.whitespaces) }.filter { $0.hasPrefix("ufw route allow") }
+        let rules = ufwAddedLines().filter { $0.hasPrefix("ufw route allow") }
         let want = "ufw route allow in on \(interface) out on \(egress)"
         if rules.contains(where: { $0 == want || $0.hasPrefix(want + " ") }) {
             return WGFinding(name, .ok, "ufw routes \(interface) -> \(egress) (routed policy \(policy))")

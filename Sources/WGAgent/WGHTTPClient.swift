@@ -87,7 +87,8 @@ public struct WGHTTPResponse: Sendable {
 }
 
 /// The agent's HTTPS client: libcurl, JSON in and out, bearer auth, CA-file or pinned-key verification.
-/// Blocking; each call uses its own easy handle, so one client can be used from several threads.
+/// Blocking; a call leases an easy handle (the connection is reused by the next call), so one client can be
+/// used from several threads.
 public struct WGHTTPClient: Sendable {
     public var baseURL: String
     public var verification: WGTLSVerification
@@ -95,6 +96,7 @@ public struct WGHTTPClient: Sendable {
     public var connectTimeout: Double
     public var timeout: Double
     public var userAgent: String
+    let connection = WGCurlConnection()
 
     public init(
         baseURL: String, verification: WGTLSVerification, allowInsecureHTTP: Bool = false, connectTimeout: Double = 10,
@@ -170,8 +172,8 @@ public struct WGHTTPClient: Sendable {
     public func send(method: String, path: String, body: Data?, bearer: String?) throws -> WGHTTPResponse {
         _ = Self.globalInit
         let url = baseURL + path
-        guard let h = curl_easy_init() else { throw WGHTTPClientError.transport(url: url, code: -1, detail: "curl_easy_init failed") }
-        defer { curl_easy_cleanup(h) }
+        guard let h = connection.lease() else { throw WGHTTPClientError.transport(url: url, code: -1, detail: "curl_easy_init failed") }
+        defer { connection.release(h) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }

@@ -60,11 +60,12 @@ public struct WGFirewallResource: WGResource {
         var defaults = Defaults(incoming: "", outgoing: "", routed: "")
         var active = false
         if installed {
-            let added = try host.run(["ufw", "show", "added"])
-            current = Self.addedRules(added.stdout)
+            let fromFile = WGFileFacts.ufwAddedRules(host)
+            current = try fromFile ?? Self.addedRules(host.run(["ufw", "show", "added"]).stdout)
             defaults = Self.defaults(try host.readText("/etc/default/ufw") ?? "")
             if host.root == "/" {
-                active = try host.run(["ufw", "status"]).stdout.contains("Status: active")
+                active = try (fromFile != nil ? WGFileFacts.ufwActive(host) : nil)
+                    ?? host.run(["ufw", "status"]).stdout.contains("Status: active")
             } else {
                 active = (try host.readText("/etc/ufw/ufw.conf") ?? "").contains("ENABLED=yes")
             }
@@ -92,7 +93,7 @@ public struct WGFirewallResource: WGResource {
         let initSystem = ctx.facts.initSystem
         if !initSystem.isSystemd {
             var enabled = false
-            if installed { enabled = initSystem.isEnabled("ufw", result: try host.run(initSystem.isEnabledArgv("ufw"))) }
+            if installed { enabled = try initSystem.isEnabled("ufw", on: host) }
             if !enabled { changes.append(WGChange("start ufw at boot", .run(initSystem.enableArgv("ufw")))) }
         }
         if changes.isEmpty {

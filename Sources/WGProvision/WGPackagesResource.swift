@@ -23,8 +23,8 @@ public struct WGPackagesResource: WGResource {
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
         let platform = ctx.facts.platform
         let names = Self.wanted(ctx.spec, ctx.facts).map(platform.package)
-        let query = try ctx.host.run(platform.queryArgv(names))
-        let installed = platform.installedPackages(from: query.stdout)
+        let installed = try WGFileFacts.installedPackages(ctx.host, platform, among: names)
+            ?? platform.installedPackages(from: ctx.host.run(platform.queryArgv(names)).stdout)
         let missing = names.filter { !installed.contains($0) }
         guard !missing.isEmpty else { return .ok("installed: \(names.joined(separator: " "))") }
 
