@@ -6,7 +6,7 @@
 #   - peak RSS (/usr/bin/time -v "Maximum resident set size") and CPU (user + system) of a no-op `apply`,
 #     `status --json`, `report --once` (median of 3 runs each), and the programs a no-op apply spawns (strace)
 #   - the reporter (`report --interval $INTERVAL`, default 10 s) over REPORTER_SECONDS: peak and steady RSS,
-#     CPU in all and per report, voluntary context switches (wake-ups) per report
+#     (and its private part, RssAnon), CPU in all and per report, voluntary context switches per report
 # Each build gets its own fresh VM, enrolled with a hub (`wghub serve` in a namespace behind a NAT router, as
 # tests/system/test_enroll_systemd.sh sets it up); the enroll's first apply installs the packages, so the
 # measured apply is the converged one. Everything is in namespaces of this run, documentation addresses only;
@@ -132,6 +132,9 @@ fp_measure() {
   sleep $((DURATION > 20 ? DURATION - 5 - INTERVAL / 2 : DURATION / 2))
   local rep; rep=$(lab_vm_exec "$FP_VM" cat /var/tmp/rep.pid 2>/dev/null)
   R[$FP_B.reporter-steady]="$(fp_mib "$(( $(lab_vm_exec "$FP_VM" awk '/^VmRSS/ {print $2}' "/proc/$rep/status" 2>/dev/null || echo 0) * 1024 ))") MiB"
+  # Of it, what is the process's own (heap, stacks, written pages): the rest is file pages of the binary and
+  # the shared libraries, shared with every other process that maps them.
+  R[$FP_B.reporter-private]="$(fp_mib "$(( $(lab_vm_exec "$FP_VM" awk '/^RssAnon/ {print $2}' "/proc/$rep/status" 2>/dev/null || echo 0) * 1024 ))") MiB"
   R[$FP_B.reporter-threads]=$(lab_vm_exec "$FP_VM" awk '/^Threads/ {print $2}' "/proc/$rep/status" 2>/dev/null)
   for ((i = 0; i < DURATION + 30; i++)); do kill -0 "$bg" 2>/dev/null || break; sleep 1; done
   kill -0 "$bg" 2>/dev/null && { lab_bad "$FP_B: the reporter run did not end"; kill "$bg" 2>/dev/null; }
@@ -199,7 +202,7 @@ main() {
       "apply-cpu:no-op apply CPU" "apply-rss:no-op apply peak RSS" "apply-spawns:no-op apply programs run" \
       "status-cpu:status --json CPU" "status-rss:status --json peak RSS" \
       "report-cpu:report --once CPU" "report-rss:report --once peak RSS" \
-      "reporter-peak:reporter peak RSS" "reporter-steady:reporter steady RSS" "reporter-threads:reporter threads" \
+      "reporter-peak:reporter peak RSS" "reporter-steady:reporter steady RSS" "reporter-private:…of it private (RssAnon)" "reporter-threads:reporter threads" \
       "reporter-reports:reporter reports sent" "reporter-cpu:reporter CPU in all" "reporter-cpu-per:reporter CPU per report" \
       "reporter-wakeups:reporter wake-ups (voluntary switches) per report"; do
       label=${k#*:}; k=${k%%:*}

@@ -9,6 +9,7 @@ pkgs=(
   openssl curl ca-certificates python3 jq
   chromium                                                        # wghub dashboard screenshot test
   wrk bc                                                          # wghub benchmark
+  time strace                                                     # footprint benchmark (peak RSS, CPU, programs run)
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
