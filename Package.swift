@@ -28,7 +28,10 @@ let package = Package(
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
         // libsodium is linked statically (below): a fresh VM has no libsodium, and the agent must run there as it is.
         .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only: CCurlLazy defines the functions the agent calls and opens libcurl.so.4 on the
+        // first one, so commands that never talk to the hub (apply, status) do not load its ~25 libraries.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlLazy", linkerSettings: [.linkedLibrary("dl")]),
         // libyaml (profiles, --vars files), static like libsodium. Not Yams: it imports full Foundation, whose
         // ICU data (34 MB) would be most of the agent binary.
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
@@ -48,7 +51,7 @@ let package = Package(
             plugins: ["WGEmbedPlugin"]
         ),
         // HTTPS client (libcurl), enrollment, reporting, doctor.
-        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl"]),
+        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl", "CCurlLazy"]),
         // The coordinator.
         .target(
             name: "WGHub",

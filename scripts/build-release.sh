@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The binaries that go onto VMs: release, Swift runtime linked in, libsodium static.
-#   wgagent  what remains shared: libc, libstdc++, libm, libcurl (every Debian/Alpine cloud image has them);
+#   wgagent  what remains shared: libc, libstdc++, libm; libcurl is opened on the first HTTPS call (CCurlLazy);
 #            no Foundation beyond FoundationEssentials, so no ICU (its data alone was 34 MB of 58 MiB)
 #   wghub    what remains shared: libc, libstdc++, libm, libsqlite3 (the hub VM of the lab has libsqlite3-0)
 # Usage: scripts/build-release.sh [wgagent|wghub …]   (default: both)
