@@ -29,7 +29,7 @@ let package = Package(
         // libsodium is linked statically (below): a fresh VM has no libsodium, and the agent must run there as it is.
         .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
         // libcurl's headers only: CCurlLazy defines the functions the agent calls and opens libcurl.so.4 on the
-        // first one, so commands that never talk to the hub (apply, status) do not load its ~25 libraries.
+        // first one, so commands that never talk to the hub (apply, status) do not load its ~30 libraries.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlLazy", linkerSettings: [.linkedLibrary("dl")]),
         // libyaml (profiles, --vars files), static like libsodium. Not Yams: it imports full Foundation, whose

@@ -1,7 +1,7 @@
 // libcurl, opened when the agent first talks HTTPS rather than at every start.
 //
 // Linked with -lcurl, every wgagent command (a no-op apply, status) loaded libcurl and its dependency chain
-// (OpenSSL, GnuTLS via librtmp, Kerberos, LDAP, p11-kit, ...: ~4.5 MiB of resident pages, ~25 libraries).
+// (OpenSSL, GnuTLS via librtmp, Kerberos, LDAP, p11-kit, ...: ~4.5 MiB of resident pages, ~30 libraries).
 // These definitions of the few libcurl functions the agent calls stand in for the real ones: the first call
 // dlopen()s libcurl.so.4 and the rest go straight to it. The Swift code (WGHTTPClient) is unchanged.
 // Without libcurl on the machine, commands that need no hub still run; HTTPS ones say what is missing.
