@@ -12,8 +12,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Tests only: an independent YAML reader to check the cloud-init user-data the hub prints.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -31,7 +31,13 @@ let package = Package(
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
         // libsodium is linked statically (below): a fresh VM has no libsodium, and the agent must run there as it is.
         .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only: CCurlLazy defines the functions the agent calls and opens libcurl.so.4 on the
+        // first one, so commands that never talk to the hub (apply, status) do not load its ~30 libraries.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlLazy", linkerSettings: [.linkedLibrary("dl")]),
+        // libyaml (profiles, --vars files), static like libsodium. Not Yams: it imports full Foundation, whose
+        // ICU data (34 MB) would be most of the agent binary.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
 
         // Keys, addresses, wg-quick configs, `wg show dump`, the agent <-> hub messages.
         .target(
@@ -40,18 +46,15 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libsodium.a"])]
         ),
         // Host seam, facts, platforms, resources, plan/apply, profiles, embedded templates.
+        // The agent's modules use FoundationEssentials only (no ICU); templates have their own small renderer.
         .target(
             name: "WGProvision",
-            dependencies: [
-                "WGModel",
-                "CSodium",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
+            dependencies: ["WGModel", "CSodium", "CYAML"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libyaml.a"])],
             plugins: ["WGEmbedPlugin"]
         ),
         // HTTPS client (libcurl), enrollment, reporting, doctor.
-        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl"]),
+        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl", "CCurlLazy"]),
         // The coordinator.
         .target(
             name: "WGHub",

@@ -3,12 +3,13 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev binutils   # build (binutils: strip)
+  pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev binutils   # build (binutils: strip)
   wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
   debootstrap systemd-container                                   # VMs
   openssl curl ca-certificates python3 jq
   chromium                                                        # wghub dashboard screenshot test
   wrk bc                                                          # wghub benchmark
+  time strace                                                     # footprint benchmark (peak RSS, CPU, programs run)
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -21,8 +25,9 @@ public struct WGDoctor {
     }
 
     /// Every check, in the order a person would look.
-    public func run() -> [WGFinding] {
-        let dump = readDump()
+    /// `dump`: a reading the caller already has (the reporter sends it too), so `wg` runs once per report.
+    public func run(dump given: Result<WGDump, WGHostError>? = nil) -> [WGFinding] {
+        let dump = given ?? readDump()
         let conf = readConfig()
         return [
             forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump, conf: conf),
@@ -37,10 +42,23 @@ public struct WGDoctor {
         do {
             let r = try host.run(["wg", "show", interface, "dump"])
             guard r.succeeded else {
-                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"))
+                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.wgTrimmed())"))
             }
             return .success(try WGDump.parse(r.stdout))
         } catch let e as WGHostError { return .failure(e) } catch { return .failure(WGHostError("\(error)")) }
+    }
+
+    /// ufw's state from its files and one `iptables` (WGFileFacts) where they are there, else `ufw status` (Python,
+    /// ~10× the cost): the reporter asks every interval.
+    func ufwIsActive() -> Bool {
+        if host.fileExists("/etc/ufw/user.rules"), let active = try? WGFileFacts.ufwActive(host) { return active }
+        return (try? host.run(["ufw", "status"]))?.stdout.contains("Status: active") == true
+    }
+
+    /// `ufw show added` lines ("ufw allow 22/tcp"), from /etc/ufw/user.rules where it is there.
+    func ufwAddedLines() -> [String] {
+        if let rules = WGFileFacts.ufwAddedRules(host) { return rules.map { "ufw " + $0 } }
+        return ((try? host.run(["ufw", "show", "added"]))?.stdout ?? "").split(separator: "\n").map { $0.wgTrimmed(.whitespaces) }
     }
 
     func readConfig() -> WGQuickConfig? {

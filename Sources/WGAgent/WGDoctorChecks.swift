@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -6,7 +10,7 @@ import WGProvision
 extension WGDoctor {
     func forwarding() -> WGFinding {
         let fix = "sysctl -w net.ipv4.ip_forward=1, then `wgagent apply` to make it permanent (/etc/sysctl.d/99-wgagent.conf)"
-        guard let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+        guard let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.wgTrimmed() else {
             return WGFinding("forwarding", .unknown, "cannot read /proc/sys/net/ipv4/ip_forward")
         }
         if v == "1" { return WGFinding("forwarding", .ok, "IPv4 forwarding is on") }
@@ -17,15 +21,13 @@ extension WGDoctor {
     func firewallRouted() -> WGFinding {
         let name = "firewall-routed"
         guard host.hasCommand("ufw") else { return WGFinding(name, .ok, "ufw is not installed: it filters nothing") }
-        let status = (try? host.run(["ufw", "status"]))?.stdout ?? ""
-        guard status.contains("Status: active") else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
+        guard ufwIsActive() else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
         let policy = Self.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
         guard policy != "allow" else { return WGFinding(name, .ok, "ufw's routed policy is allow") }
         guard let egress = facts.egressInterface else {
             return WGFinding(name, .unknown, "no default route: cannot tell which interface forwarded traffic should leave by")
         }
-        let rules = ((try? host.run(["ufw", "show", "added"]))?.stdout ?? "").split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("ufw route allow") }
+        let rules = ufwAddedLines().filter { $0.hasPrefix("ufw route allow") }
         let want = "ufw route allow in on \(interface) out on \(egress)"
         if rules.contains(where: { $0 == want || $0.hasPrefix(want + " ") }) {
             return WGFinding(name, .ok, "ufw routes \(interface) -> \(egress) (routed policy \(policy))")
@@ -39,7 +41,7 @@ extension WGDoctor {
 
     static func ufwForwardPolicy(_ text: String) -> String {
         for line in text.split(separator: "\n") where line.hasPrefix("DEFAULT_FORWARD_POLICY=") {
-            switch line.dropFirst("DEFAULT_FORWARD_POLICY=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\" ")).uppercased() {
+            switch line.dropFirst("DEFAULT_FORWARD_POLICY=".count).wgTrimmed(.characters("\" ")).uppercased() {
             case "ACCEPT": return "allow"
             case "REJECT": return "reject"
             default: return "deny"

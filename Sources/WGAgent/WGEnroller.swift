@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -98,7 +102,7 @@ public final class WGEnroller {
         if o.profile.variable("lan_subnets") == nil {
             lan = []
         } else if let given = Self.value("lan_subnets", in: o.vars) {
-            lan = given.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            lan = given.split(separator: ",").map { $0.wgTrimmed(.whitespaces) }.filter { !$0.isEmpty }
         } else {
             lan = facts.egressSubnets
         }

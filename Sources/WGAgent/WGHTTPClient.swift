@@ -1,5 +1,9 @@
 import CCurl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// How the agent decides it is talking to its hub.
@@ -92,7 +96,8 @@ public struct WGHTTPResponse: Sendable {
 }
 
 /// The agent's HTTPS client: libcurl, JSON in and out, bearer auth, CA-file or pinned-key verification.
-/// Blocking; each call uses its own easy handle, so one client can be used from several threads.
+/// Blocking; a call leases an easy handle (the connection is reused by the next call), so one client can be
+/// used from several threads.
 public struct WGHTTPClient: Sendable {
     public var baseURL: String
     public var verification: WGTLSVerification
@@ -102,6 +107,7 @@ public struct WGHTTPClient: Sendable {
     public var userAgent: String
     /// Longest answer body read; a longer one is `.answerTooLarge` (a refusal, not "unreachable").
     public var maxAnswerBytes: Int = 4 << 20
+    let connection = WGCurlConnection()
 
     public init(
         baseURL: String, verification: WGTLSVerification, allowInsecureHTTP: Bool = false, connectTimeout: Double = 10,
@@ -189,10 +195,18 @@ public struct WGHTTPClient: Sendable {
 
     /// The first top-level field holding a number with a fraction, if the body is a JSON object.
     static func fractionField(_ body: Data) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
-        return object.keys.sorted().first { key in
-            guard let n = object[key] as? NSNumber, !(object[key] is Bool) else { return false }
-            return n.doubleValue.rounded() != n.doubleValue
+        // JSONDecoder, not JSONSerialization: the agent links FoundationEssentials only.
+        guard let object = try? JSONDecoder().decode([String: FractionProbe].self, from: body) else { return nil }
+        return object.keys.sorted().first { object[$0]?.isFraction == true }
+    }
+
+    /// Any JSON value; `isFraction` when it is a number with a fractional part.
+    private struct FractionProbe: Decodable {
+        let isFraction: Bool
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if (try? c.decode(Bool.self)) != nil { isFraction = false; return }
+            if let v = try? c.decode(Double.self) { isFraction = v.rounded() != v } else { isFraction = false }
         }
     }
 
@@ -204,8 +218,8 @@ public struct WGHTTPClient: Sendable {
     public func send(method: String, path: String, body: Data?, bearer: String?) throws -> WGHTTPResponse {
         _ = Self.globalInit
         let url = baseURL + path
-        guard let h = curl_easy_init() else { throw WGHTTPClientError.transport(url: url, code: -1, detail: "curl_easy_init failed") }
-        defer { curl_easy_cleanup(h) }
+        guard let h = connection.lease() else { throw WGHTTPClientError.transport(url: url, code: -1, detail: "curl_easy_init failed") }
+        defer { connection.release(h) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }

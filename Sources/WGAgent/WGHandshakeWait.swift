@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import WGModel
 import WGProvision
 
@@ -33,7 +42,7 @@ public struct WGHandshakeWait {
                         problem = "\(interface) has no peer \(peer)"
                     }
                 } else {
-                    problem = "`wg show \(interface) dump` exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    problem = "`wg show \(interface) dump` exited \(r.status): \(r.stderr.wgTrimmed())"
                 }
             } catch {
                 problem = "\(error)"

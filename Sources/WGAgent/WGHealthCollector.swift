@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -13,16 +17,17 @@ public struct WGHealthCollector {
     /// The report with this sequence number, and the findings it carries.
     public func collect(seq: Int64) -> (WGHealthReport, [WGFinding]) {
         let iface = doctor.interface
-        let findings = doctor.run()
+        let reading = doctor.readDump()
+        let findings = doctor.run(dump: reading)
         var report = WGHealthReport(seq: seq, agentTime: Int64(doctor.now().timeIntervalSince1970), interface: iface)
-        if case .success(let dump) = doctor.readDump() {
+        if case .success(let dump) = reading {
             report.listenPort = dump.listenPort.map(Int.init)
             report.peers = dump.peers.map {
                 WGHealthPeer(publicKey: $0.publicKey.base64, endpoint: $0.endpoint, latestHandshake: $0.latestHandshake,
                              receiveBytes: Int64(clamping: $0.receiveBytes), transmitBytes: Int64(clamping: $0.transmitBytes))
             }
         }
-        if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.trimmingCharacters(in: .whitespacesAndNewlines) {
+        if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.wgTrimmed() {
             report.forwarding = v == "1"
         }
         report.firewall = firewallState()
@@ -39,7 +44,7 @@ public struct WGHealthCollector {
     /// "absent", "inactive", or "active, routed deny".
     func firewallState() -> String {
         guard host.hasCommand("ufw") else { return "absent" }
-        guard (try? host.run(["ufw", "status"]))?.stdout.contains("Status: active") == true else { return "inactive" }
+        guard doctor.ufwIsActive() else { return "inactive" }
         return "active, routed " + WGDoctor.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
     }
 }

@@ -6,7 +6,7 @@ public enum WGMachineName {
         for path in ["/etc/hostname", "/proc/sys/kernel/hostname"] {
             if let text = try? host.readText(path) {
                 // The short name: the hub shows it, and a domain adds nothing there.
-                let name = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").first.map(String.init) ?? ""
+                let name = text.wgTrimmed().split(separator: ".").first.map(String.init) ?? ""
                 if !name.isEmpty { return name }
             }
         }

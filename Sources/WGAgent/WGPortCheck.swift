@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 import WGModel
 import WGProvision
 
@@ -141,7 +146,7 @@ public struct WGPortChecker {
     public static func listenPort(host: WGHost, enrollment: WGEnrollment?, interface: String) -> Int {
         if let text = try? host.readText("/etc/wireguard/\(interface).conf") {
             for line in text.split(separator: "\n") {
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.wgTrimmed(.whitespaces) }
                 if parts.count == 2, parts[0].lowercased() == "listenport", let p = Int(parts[1]), (1...65535).contains(p) { return p }
             }
         }

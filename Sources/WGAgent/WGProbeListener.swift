@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import WGModel
 
 /// Watches one UDP port for the hub's probe datagram (`WGHUB-PROBE 1 PROBE_ID NONCE\n`).

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 import WGProvision
 
 /// The health reports' sequence number, persisted in /var/lib/wgagent/report-seq (0600) before each report is
@@ -9,7 +14,7 @@ public struct WGReportSequence {
 
     public init(host: WGHost) { self.host = host }
 
-    public var last: Int64 { ((try? host.readText(Self.path)) ?? nil).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0 }
+    public var last: Int64 { ((try? host.readText(Self.path)) ?? nil).flatMap { Int64($0.wgTrimmed()) } ?? 0 }
 
     /// The next number, written to disk before it is returned.
     public func next() throws -> Int64 {

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import WGModel
 import WGProvision
 
@@ -121,7 +130,7 @@ public final class WGReporter {
             case .pending(let sent, let waiting, let reason):
                 failures += 1
                 let wait = min(backoff.delay(failures: failures), max(0, nextReport.timeIntervalSince(now())))
-                log("hub not reached (\(reason)); \(sent) sent, \(waiting) waiting in the spool; retry in \(String(format: "%.1f", wait)) s")
+                log("hub not reached (\(reason)); \(sent) sent, \(waiting) waiting in the spool; retry in \(WGText.oneDecimal(wait)) s")
                 sleep(wait)
             }
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGProvision
 
 /// The reporter daemon (`wgagent report --interval N`) as a systemd unit or an OpenRC service, from Templates/.
@@ -42,7 +46,7 @@ public struct WGReporterServiceResource: WGResource {
         }
         var enabled = false
         if host.fileExists(path) {
-            enabled = initSystem.isEnabled(Self.service, result: try host.run(initSystem.isEnabledArgv(Self.service)))
+            enabled = try initSystem.isEnabled(Self.service, on: host)
         }
         if !enabled { changes.append(WGChange("enable \(Self.service) at boot", .run(initSystem.enableArgv(Self.service)))) }
         if host.root == "/" {

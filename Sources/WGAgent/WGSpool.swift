@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 import WGProvision
 
@@ -16,7 +20,7 @@ public struct WGSpool {
         self.limit = max(1, limit)
     }
 
-    static func name(_ seq: Int64) -> String { String(format: "%012lld.json", seq) }
+    static func name(_ seq: Int64) -> String { WGText.zeroPadded(seq, width: 12) + ".json" }
 
     /// Sequence numbers waiting, oldest first.
     public func pending() -> [Int64] {
@@ -24,7 +28,7 @@ public struct WGSpool {
     }
 
     /// Reports dropped because the spool was full, since the spool was created.
-    public var dropped: Int { ((try? host.readText(Self.droppedPath)) ?? nil).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0 }
+    public var dropped: Int { ((try? host.readText(Self.droppedPath)) ?? nil).flatMap { Int($0.wgTrimmed()) } ?? 0 }
 
     /// Stores a report (once: the file name is its sequence number); makes room by dropping the oldest.
     @discardableResult

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The admin user (`wgadmin`): its own group, the distribution's admin group (sudo / wheel), a sudoers
 /// drop-in, password locked (log in with the SSH key), optional authorized key.

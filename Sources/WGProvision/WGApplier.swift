@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// One resource's outcome in a run.
@@ -157,11 +161,11 @@ public final class WGApplier {
     }
 
     private func interfaceName(_ privatePath: String) -> String {
-        String((privatePath as NSString).lastPathComponent.dropLast(".key".count))
+        String(WGPath.lastComponent(privatePath).dropLast(".key".count))
     }
 
     private func lineProgress(_ line: String) {
-        let l = line.trimmingCharacters(in: .whitespaces)
+        let l = line.wgTrimmed(.whitespaces)
         if !l.isEmpty { progress("  " + l) }
     }
 

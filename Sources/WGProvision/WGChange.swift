@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One step that brings a resource closer to what the profile wants. Plan, dry-run, diff and the JSON
 /// report are all views of a list of these; the applier is the only thing that carries them out.

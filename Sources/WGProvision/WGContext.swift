@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything a resource may look at while planning: the machine, its facts, the desired state, and
 /// which resources already changed in this run (a changed wg0.conf means the service restarts).

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// What the machine is, read without changing anything. Resources read their own state on top of this.
@@ -56,6 +60,7 @@ public struct WGFacts: Sendable, Equatable {
     }
 
     static func readEgress(_ host: WGHost) -> (String?, [String]) {
+        if let r = WGFileFacts.routes(host) { return r }
         guard let route = try? host.run(["ip", "-4", "route", "show", "default"]), route.succeeded else { return (nil, []) }
         var dev: String?
         for line in route.stdout.split(separator: "\n") {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 
 /// An in-memory machine for fast unit tests of facts, plans and argv: files in a dictionary, commands
 /// recorded and answered by scripted responders. Never the only proof that something works.
@@ -17,18 +22,18 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
     public init() {}
 
     public func addFile(_ path: String, _ text: String, permissions: UInt32 = 0o644, uid: UInt32 = 0) {
-        addDirectoryChain((path as NSString).deletingLastPathComponent)
+        addDirectoryChain(WGPath.deletingLastComponent(path))
         files[path] = File(data: Data(text.utf8), info: WGFileInfo(permissions: permissions, uid: uid))
     }
 
     public func addDirectory(_ path: String, permissions: UInt32 = 0o755) {
-        addDirectoryChain((path as NSString).deletingLastPathComponent)
+        addDirectoryChain(WGPath.deletingLastComponent(path))
         files[path] = File(data: Data(), info: WGFileInfo(permissions: permissions, isDirectory: true))
     }
 
     private func addDirectoryChain(_ path: String) {
         guard path != "/" && !path.isEmpty, files[path] == nil else { return }
-        addDirectoryChain((path as NSString).deletingLastPathComponent)
+        addDirectoryChain(WGPath.deletingLastComponent(path))
         files[path] = File(data: Data(), info: WGFileInfo(permissions: 0o755, isDirectory: true))
     }
 
@@ -68,7 +73,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
     }
 
     public func writeFileAtomically(_ path: String, contents: Data, permissions: UInt32) throws {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = WGPath.deletingLastComponent(path)
         guard files[dir]?.info.isDirectory == true else { throw WGHostError("cannot create \(path): no directory \(dir)") }
         var info = files[path]?.info ?? WGFileInfo(permissions: permissions)
         info.permissions = permissions
@@ -76,7 +81,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
     }
 
     public func makeDirectory(_ path: String, permissions: UInt32) throws {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = WGPath.deletingLastComponent(path)
         guard files[parent]?.info.isDirectory == true else { throw WGHostError("cannot create directory \(path): no \(parent)") }
         if files[path] == nil {
             files[path] = File(data: Data(), info: WGFileInfo(permissions: permissions, isDirectory: true))

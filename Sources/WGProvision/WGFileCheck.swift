@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension WGContext {
     /// The changes (none, a chmod, or a write with its diff) that make `path` hold `contents` with `permissions`.

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 
 /// Templates/ and Profiles/: embedded in the binary at build time, or read from directories given with
 /// --templates / --profiles (a file there wins over the embedded one of the same name).
@@ -38,7 +43,7 @@ public struct WGFileSource: Sendable {
             guard let text = try? String(contentsOfFile: nameOrPath, encoding: .utf8) else {
                 throw WGHostError("cannot read profile file \(nameOrPath): no such file or not readable")
             }
-            let file = (nameOrPath as NSString).lastPathComponent
+            let file = WGPath.lastComponent(nameOrPath)
             let base = file.split(separator: ".").first.map(String.init) ?? file
             return try WGProfile.parse(text, name: base, source: nameOrPath)
         }

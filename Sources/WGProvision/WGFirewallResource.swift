@@ -9,7 +9,7 @@ public struct WGFirewallResource: WGResource {
     /// ufw's added rules as it prints them (`ufw show added`), without the leading "ufw ".
     static func addedRules(_ output: String) -> [String] {
         output.split(separator: "\n").compactMap { line in
-            let l = line.trimmingCharacters(in: .whitespaces)
+            let l = line.wgTrimmed(.whitespaces)
             return l.hasPrefix("ufw ") ? String(l.dropFirst(4)) : nil
         }
     }
@@ -17,7 +17,7 @@ public struct WGFirewallResource: WGResource {
     static func defaults(_ text: String) -> Defaults {
         func value(_ key: String) -> String {
             for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
-                let v = line.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                let v = line.dropFirst(key.count + 1).wgTrimmed(.characters("\" "))
                 switch v.uppercased() { case "DROP": return "deny"; case "ACCEPT": return "allow"; case "REJECT": return "reject"; default: return v.lowercased() }
             }
             return ""
@@ -60,11 +60,12 @@ public struct WGFirewallResource: WGResource {
         var defaults = Defaults(incoming: "", outgoing: "", routed: "")
         var active = false
         if installed {
-            let added = try host.run(["ufw", "show", "added"])
-            current = Self.addedRules(added.stdout)
+            let fromFile = WGFileFacts.ufwAddedRules(host)
+            current = try fromFile ?? Self.addedRules(host.run(["ufw", "show", "added"]).stdout)
             defaults = Self.defaults(try host.readText("/etc/default/ufw") ?? "")
             if host.root == "/" {
-                active = try host.run(["ufw", "status"]).stdout.contains("Status: active")
+                active = try (fromFile != nil ? WGFileFacts.ufwActive(host) : nil)
+                    ?? host.run(["ufw", "status"]).stdout.contains("Status: active")
             } else {
                 active = (try host.readText("/etc/ufw/ufw.conf") ?? "").contains("ENABLED=yes")
             }
@@ -92,7 +93,7 @@ public struct WGFirewallResource: WGResource {
         let initSystem = ctx.facts.initSystem
         if !initSystem.isSystemd {
             var enabled = false
-            if installed { enabled = initSystem.isEnabled("ufw", result: try host.run(initSystem.isEnabledArgv("ufw"))) }
+            if installed { enabled = try initSystem.isEnabled("ufw", on: host) }
             if !enabled { changes.append(WGChange("start ufw at boot", .run(initSystem.enableArgv("ufw")))) }
         }
         if changes.isEmpty {
@@ -102,4 +103,9 @@ public struct WGFirewallResource: WGResource {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel

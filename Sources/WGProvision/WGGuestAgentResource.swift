@@ -11,7 +11,8 @@ public struct WGGuestAgentResource: WGResource {
         if mode == "auto" && !ctx.facts.isQEMU { return .ok("not a QEMU/Proxmox VM (DMI names no QEMU)") }
         let platform = ctx.facts.platform
         let pkg = platform.package("qemu-guest-agent")
-        let installed = platform.installedPackages(from: try ctx.host.run(platform.queryArgv([pkg])).stdout).contains(pkg)
+        let installed = try (WGFileFacts.installedPackages(ctx.host, platform, among: [pkg])
+            ?? platform.installedPackages(from: ctx.host.run(platform.queryArgv([pkg])).stdout)).contains(pkg)
         var changes: [WGChange] = []
         if !installed {
             changes.append(WGChange("install \(pkg)", .install(argv: platform.installArgv([pkg]), refresh: platform.refreshArgv, repair: platform.repairArgv)))
@@ -20,7 +21,7 @@ public struct WGGuestAgentResource: WGResource {
         let service = "qemu-guest-agent"
         // systemd starts it from udev when the virtio port appears (the unit is static); OpenRC needs the runlevel.
         if !initSystem.isSystemd {
-            let enabled = initSystem.isEnabled(service, result: try ctx.host.run(initSystem.isEnabledArgv(service)))
+            let enabled = try initSystem.isEnabled(service, on: ctx.host)
             if !enabled { changes.append(WGChange("enable \(service) at boot", .run(initSystem.enableArgv(service)))) }
         }
         if ctx.host.root == "/" && ctx.host.fileExists(Self.virtioPort) {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a command printed and how it ended.
 public struct WGCommandResult: Sendable, Equatable {

@@ -31,11 +31,11 @@ public struct WGInitSystem: Sendable, Equatable {
 
     public func isEnabled(_ service: String, result: WGCommandResult) -> Bool {
         if isSystemd {
-            return result.succeeded && result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "enabled"
+            return result.succeeded && result.stdout.wgTrimmed() == "enabled"
         }
         // `rc-update show default` lists "  wg-quick.wg0 | default".
         return result.stdout.split(separator: "\n").contains {
-            $0.split(separator: "|").first?.trimmingCharacters(in: .whitespaces) == service
+            $0.split(separator: "|").first?.wgTrimmed(.whitespaces) == service
         }
     }
 
@@ -43,4 +43,9 @@ public struct WGInitSystem: Sendable, Equatable {
     public static let openrc = WGInitSystem(name: "openrc")
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// /etc/wireguard/wg0.conf from Templates/wg0.conf.mustache: 0600, SaveConfig off, NAT rules naming the

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// /etc/wireguard (0700), the private key (0600) and the public key beside it. A private key that is there
@@ -13,7 +17,7 @@ public struct WGKeysResource: WGResource {
     /// The private key on the host: the key file, or (adopting a hand-made setup) the PrivateKey of wg0.conf.
     public static func existingPrivateKey(_ host: WGHost, interface: String) throws -> WGKey? {
         if let text = try host.readText(privatePath(interface)) {
-            do { return try WGKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+            do { return try WGKey(base64: text.wgTrimmed()) } catch {
                 throw WGHostError("\(privatePath(interface)) holds no valid WireGuard private key (\(error)); it is never overwritten: move it away if it is garbage")
             }
         }

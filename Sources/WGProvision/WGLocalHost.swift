@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -22,13 +27,23 @@ public final class WGLocalHost: WGHost {
     }
 
     public func readFile(_ path: String) throws -> Data? {
-        let p = real(path)
-        guard FileManager.default.fileExists(atPath: p) else { return nil }
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: p))
-        } catch {
-            throw WGHostError("cannot read \(path): \(error.localizedDescription)")
+        // open + read: one system call less than stat-then-read, and nothing of Foundation's file machinery.
+        let fd = open(real(path), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw WGHostError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw WGHostError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return Data(bytes)
     }
 
     public func fileInfo(_ path: String) -> WGFileInfo? {
@@ -52,11 +67,11 @@ public final class WGLocalHost: WGHost {
 
     public func writeFileAtomically(_ path: String, contents: Data, permissions: UInt32) throws {
         let target = real(path)
-        let dir = (target as NSString).deletingLastPathComponent
+        let dir = WGPath.deletingLastComponent(target)
         let temp = dir + "/.wgagent-" + UUID().uuidString.prefix(8) + ".tmp"
         // Created with the final mode (and umask 077 semantics): a secret is never readable, even for a moment.
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions & 0o777))
-        guard fd >= 0 else { throw WGHostError("cannot create \(path): \(String(cString: strerror(errno))) (is \((path as NSString).deletingLastPathComponent) there and writable?)") }
+        guard fd >= 0 else { throw WGHostError("cannot create \(path): \(String(cString: strerror(errno))) (is \(WGPath.deletingLastComponent(path)) there and writable?)") }
         var ok = false
         defer { if !ok { unlink(temp) } }
         let written = contents.withUnsafeBytes { buf -> Int in

@@ -17,7 +17,7 @@ public struct WGOSRelease: Sendable, Equatable, Codable {
     public static func parse(_ text: String) -> WGOSRelease {
         var fields: [String: String] = [:]
         for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.wgTrimmed(.whitespaces)
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
             var value = String(line[line.index(after: eq)...])
             if value.count >= 2, let f = value.first, (f == "\"" || f == "'"), value.last == f {
@@ -38,4 +38,9 @@ public struct WGOSRelease: Sendable, Equatable, Codable {
     public var majorVersion: Int { Int(versionID.split(separator: ".").first ?? "") ?? 0 }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 
 /// wireguard-tools and what the other resources need, installed with the distribution's package manager.
 /// wireguard-go only where the kernel has no WireGuard (LXC containers, old kernels).
@@ -18,8 +23,8 @@ public struct WGPackagesResource: WGResource {
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
         let platform = ctx.facts.platform
         let names = Self.wanted(ctx.spec, ctx.facts).map(platform.package)
-        let query = try ctx.host.run(platform.queryArgv(names))
-        let installed = platform.installedPackages(from: query.stdout)
+        let installed = try WGFileFacts.installedPackages(ctx.host, platform, among: names)
+            ?? platform.installedPackages(from: ctx.host.run(platform.queryArgv(names)).stdout)
         let missing = names.filter { !installed.contains($0) }
         guard !missing.isEmpty else { return .ok("installed: \(names.joined(separator: " "))") }
 
@@ -46,17 +51,17 @@ public struct WGPackagesResource: WGResource {
     /// /etc/apk/repositories with the community line enabled: uncommented if present, else derived from main.
     static func enableCommunity(_ text: String) -> String? {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.contains(where: { !$0.hasPrefix("#") && $0.trimmingCharacters(in: .whitespaces).hasSuffix("/community") }) {
+        if lines.contains(where: { !$0.hasPrefix("#") && $0.wgTrimmed(.whitespaces).hasSuffix("/community") }) {
             return text
         }
-        if let i = lines.firstIndex(where: { $0.hasPrefix("#") && $0.trimmingCharacters(in: .whitespaces).hasSuffix("/community") }) {
+        if let i = lines.firstIndex(where: { $0.hasPrefix("#") && $0.wgTrimmed(.whitespaces).hasSuffix("/community") }) {
             lines[i] = lines[i].drop(while: { $0 == "#" || $0 == " " }).description
             return lines.joined(separator: "\n")
         }
-        guard let main = lines.first(where: { !$0.hasPrefix("#") && $0.trimmingCharacters(in: .whitespaces).hasSuffix("/main") }) else {
+        guard let main = lines.first(where: { !$0.hasPrefix("#") && $0.wgTrimmed(.whitespaces).hasSuffix("/main") }) else {
             return nil
         }
-        let community = main.trimmingCharacters(in: .whitespaces).dropLast("main".count) + "community"
+        let community = main.wgTrimmed(.whitespaces).dropLast("main".count) + "community"
         if lines.last == "" { lines.insert(String(community), at: lines.count - 1) } else { lines.append(String(community)) }
         return lines.joined(separator: "\n")
     }

@@ -57,7 +57,7 @@ public struct WGPlatform: Sendable, Equatable {
                 let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
                 if parts.count == 2, parts[1].hasPrefix("ii") { installed.insert(String(parts[0])) }
             case .apk:
-                let name = line.trimmingCharacters(in: .whitespaces)
+                let name = line.wgTrimmed(.whitespaces)
                 if !name.isEmpty { installed.insert(name) }
             }
         }

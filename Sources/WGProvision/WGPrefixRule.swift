@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Which prefix lengths a tunnel address may have when someone else (the hub) picks it. A /0 or /1 address would
 /// become an AllowedIPs and a masquerade of everything; a /8 is already a very large tunnel.
@@ -14,7 +18,7 @@ public enum WGPrefixRule {
 
     /// "16-30" or a single "24", within 0…bits.
     static func parseRange(_ text: String, bits: Int) -> ClosedRange<Int>? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { $0.wgTrimmed(.whitespaces) }
         guard (1...2).contains(parts.count), let lo = Int(parts[0]), let hi = Int(parts.last!), 0 <= lo, lo <= hi, hi <= bits else {
             return nil
         }

@@ -1,6 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
-import Yams
 
 /// The role a profile plays; each role turns variables into a desired state in `WGSpec`.
 public enum WGRole: String, Sendable, CaseIterable, Codable {
@@ -45,17 +48,15 @@ public struct WGProfile: Sendable, Equatable {
 
     public static func parse(_ text: String, name: String, source: String) throws -> WGProfile {
         let where_ = "profile \(source)"
-        func fail(_ node: Node?, _ field: String, _ message: String) -> WGProfileError {
-            WGProfileError(source: where_, line: node?.mark?.line, column: node?.mark?.column, field: field, message: message)
+        func fail(_ node: WGYAMLNode?, _ field: String, _ message: String) -> WGProfileError {
+            WGProfileError(source: where_, line: node?.line, column: node?.column, field: field, message: message)
         }
-        let root: Node
+        let root: WGYAMLNode
         do {
-            guard let n = try Yams.compose(yaml: text) else { throw fail(nil, "role", "the profile is empty") }
+            guard let n = try WGYAML.compose(text) else { throw fail(nil, "role", "the profile is empty") }
             root = n
-        } catch let e as WGProfileError {
-            throw e
-        } catch let e as YamlError {
-            throw WGProfileError(source: where_, field: "(yaml)", message: "not valid YAML: \(e)")
+        } catch let e as WGYAMLError {
+            throw WGProfileError(source: where_, line: e.line, column: e.column, field: "(yaml)", message: "not valid YAML: \(e.message)")
         }
         guard let map = root.mapping else { throw fail(root, "(top)", "a profile is a mapping of fields (role, interface, variables, …)") }
         for (k, _) in map {
@@ -63,7 +64,7 @@ public struct WGProfile: Sendable, Equatable {
                 throw fail(k, k.string ?? "?", "unknown field; known fields: \(topLevelKeys.joined(separator: ", "))")
             }
         }
-        func scalar(_ key: String) -> Node? { map[key] }
+        func scalar(_ key: String) -> WGYAMLNode? { map[key] }
         guard let roleNode = scalar("role") else { throw fail(root, "role", "missing; one of \(WGRole.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard let role = roleNode.string.flatMap(WGRole.init(rawValue:)) else {
             throw fail(roleNode, "role", "\"\(roleNode.string ?? "")\" is not a role; use one of \(WGRole.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -137,7 +138,7 @@ public struct WGProfile: Sendable, Equatable {
         return profile
     }
 
-    private static func vnodeDefault(_ map: Node.Mapping, _ name: String) -> Node? {
+    private static func vnodeDefault(_ map: WGYAMLMapping, _ name: String) -> WGYAMLNode? {
         map["variables"]?.mapping?[name]?.mapping?["default"]
     }
 
@@ -145,9 +146,8 @@ public struct WGProfile: Sendable, Equatable {
 }
 
 /// The text of a scalar node as written (numbers and booleans too).
-func scalarText(_ node: Node) -> String? {
-    if case .scalar(let s) = node { return s.string }
-    return nil
+func scalarText(_ node: WGYAMLNode) -> String? {
+    node.string
 }
 
 extension WGRole {

@@ -6,7 +6,7 @@ public enum WGSecrets {
     public static func redactConfig(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard let eq = line.firstIndex(of: "=") else { return String(line) }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            let key = line[..<eq].wgTrimmed(.whitespaces).lowercased()
             return secretKeys.contains(key) ? "\(line[..<eq])= (secret, not shown)" : String(line)
         }.joined(separator: "\n")
     }

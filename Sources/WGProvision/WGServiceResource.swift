@@ -22,7 +22,7 @@ public struct WGServiceResource: WGResource {
                 changes.append(WGChange("link \(link) -> wg-quick", .symlink(path: link, target: "wg-quick")))
             }
         }
-        let enabled = initSystem.isEnabled(service, result: try host.run(initSystem.isEnabledArgv(service)))
+        let enabled = try initSystem.isEnabled(service, on: host)
         if !enabled { changes.append(WGChange("enable \(service) at boot", .run(initSystem.enableArgv(service)))) }
         // Starting makes sense only on the running system, not in a chroot of an image.
         if host.root == "/" {

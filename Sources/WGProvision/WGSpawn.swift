@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -42,34 +46,32 @@ enum WGSpawn {
             close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
             throw WGHostError("cannot run \(argv[0]): \(String(cString: strerror(rc)))")
         }
-        // Feed stdin from a thread so a large input cannot deadlock against full output pipes.
-        let stdinFD = inPipe[1]
-        let feeder = Thread {
-            signal(SIGPIPE, SIG_IGN)
-            if let input {
-                input.withUnsafeBytes { buf in
-                    var off = 0
-                    while off < buf.count {
-                        let n = write(stdinFD, buf.baseAddress! + off, buf.count - off)
-                        if n <= 0 { if errno == EINTR { continue }; break }
-                        off += n
-                    }
-                }
-            }
-            close(stdinFD)
-        }
-        feeder.start()
+        // stdin is written from the same poll loop as the output is read (non-blocking), so a large input cannot
+        // deadlock against full output pipes, and no thread is started per command.
+        signal(SIGPIPE, SIG_IGN)
+        let input = [UInt8](input ?? Data())
+        var written = 0
+        var stdinFD: Int32 = inPipe[1]
+        if input.isEmpty { close(stdinFD); stdinFD = -1 } else { _ = fcntl(stdinFD, F_SETFL, fcntl(stdinFD, F_GETFL) | O_NONBLOCK) }
 
         var out = Data(), err = Data()
         var lineBuffer = Data()
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)]
         var open = 2
         var chunk = [UInt8](repeating: 0, count: 65536)
         while open > 0 {
             let n = poll(&fds, nfds_t(fds.count), -1)
             if n < 0 { if errno == EINTR { continue }; break }
-            for i in 0..<fds.count where fds[i].fd >= 0 && fds[i].revents != 0 {
+            if fds[2].fd >= 0 && fds[2].revents != 0 {
+                let n = input.withUnsafeBytes { write(stdinFD, $0.baseAddress! + written, input.count - written) }
+                if n > 0 { written += n }
+                if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) || fds[2].revents & Int16(POLLOUT) == 0 {
+                    close(stdinFD); fds[2].fd = -1
+                }
+            }
+            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
                 let got = read(fds[i].fd, &chunk, chunk.count)
                 if got > 0 {
                     let data = Data(chunk[0..<got])
@@ -89,6 +91,7 @@ enum WGSpawn {
                 }
             }
         }
+        if fds[2].fd >= 0 { close(fds[2].fd) }  // the child ended without reading all its input
         if let onLine, !lineBuffer.isEmpty { onLine(String(decoding: lineBuffer, as: UTF8.self)) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

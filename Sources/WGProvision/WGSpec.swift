@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
 
 /// The desired state of one machine: what the role makes of the profile and its variables.
@@ -60,7 +64,7 @@ public struct WGSpec: Sendable {
             spec.reportInterval = interval
         }
         if let dns = variables["dns"]?.text, !dns.isEmpty {
-            spec.dns = dns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            spec.dns = dns.split(separator: ",").map { $0.wgTrimmed(.whitespaces) }
         }
 
         switch profile.role {

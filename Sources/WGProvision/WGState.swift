@@ -1,5 +1,10 @@
 import CSodium
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 
 /// What wgagent remembers between runs, in /var/lib/wgagent (0700): the hash of every file it wrote, so a
 /// file it did not write (or that someone edited since) is backed up before it is replaced.
@@ -29,7 +34,7 @@ public final class WGState {
         data.withUnsafeBytes { buf in
             _ = crypto_hash_sha256(&out, buf.bindMemory(to: UInt8.self).baseAddress, UInt64(buf.count))
         }
-        return out.map { String(format: "%02x", $0) }.joined()
+        return WGText.hex(out)
     }
 
     /// Whether the file at `path` is one we wrote and nobody changed since.
@@ -42,7 +47,7 @@ public final class WGState {
         guard let current = try host.readFile(path), !isOurs(path, current: current) else { return nil }
         try ensureDirectories()
         let stamp = Self.stamp(now)
-        let name = path.dropFirst().replacingOccurrences(of: "/", with: "_") + "." + stamp
+        let name = String(path.dropFirst()).replacing("/", with: "_") + "." + stamp
         let backup = Self.backups + "/" + name
         let mode = min(host.fileInfo(path)?.permissions ?? 0o600, 0o600)
         try host.writeFileAtomically(backup, contents: current, permissions: mode)
@@ -68,10 +73,6 @@ public final class WGState {
     }
 
     static func stamp(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return f.string(from: date)
+        WGText.utcStamp(secondsSince1970: date.timeIntervalSince1970)
     }
 }

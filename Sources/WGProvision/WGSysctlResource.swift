@@ -21,7 +21,7 @@ public struct WGSysctlResource: WGResource {
         // The running value: only meaningful on the live system, not in a chroot of an image.
         if ctx.host.root == "/" {
             for s in settings {
-                let now = (try ctx.host.readText(s.proc))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                let now = (try ctx.host.readText(s.proc))?.wgTrimmed()
                 if now != "1" {
                     changes.append(WGChange("set \(s.key) = 1 now (is \(now ?? "unknown"))", .run(["sysctl", "-w", "\(s.key)=1"])))
                 }

@@ -1,6 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
-import Yams
 
 /// A checked variable value. Parsing is where "10.0.0.0/33" becomes an error rather than a broken VM.
 public enum WGVariableValue: Sendable, Equatable {
@@ -15,7 +18,7 @@ public enum WGVariableValue: Sendable, Equatable {
     public struct Problem: Error { public var message: String; var line: Int?; var column: Int? }
 
     public static func parse(_ raw: String, as spec: WGVariableSpec) throws -> WGVariableValue {
-        let text = raw.trimmingCharacters(in: .whitespaces)
+        let text = raw.wgTrimmed(.whitespaces)
         do {
             switch spec.type {
             case .cidr:
@@ -26,7 +29,7 @@ public enum WGVariableValue: Sendable, Equatable {
                 }
                 return .cidr(c)
             case .cidrList:
-                return .cidrs(try text.split(separator: ",").map { try WGCIDR($0.trimmingCharacters(in: .whitespaces)) })
+                return .cidrs(try text.split(separator: ",").map { try WGCIDR($0.wgTrimmed(.whitespaces)) })
             case .endpoint:
                 return .endpoint(try WGEndpoint(text))
             case .key:
@@ -65,8 +68,8 @@ public enum WGVariableValue: Sendable, Equatable {
     }
 
     /// From a --vars YAML node: scalars as with --var; lists for cidr-list; a list of mappings for peers.
-    public static func parse(node: Node, as spec: WGVariableSpec) throws -> WGVariableValue {
-        func problem(_ n: Node?, _ message: String) -> Problem { Problem(message: message, line: n?.mark?.line, column: n?.mark?.column) }
+    public static func parse(node: WGYAMLNode, as spec: WGVariableSpec) throws -> WGVariableValue {
+        func problem(_ n: WGYAMLNode?, _ message: String) -> Problem { Problem(message: message, line: n?.line, column: n?.column) }
         if spec.type == .cidrList, let seq = node.sequence {
             var all: [WGCIDR] = []
             for item in seq {
@@ -88,9 +91,9 @@ public enum WGVariableValue: Sendable, Equatable {
                 do { key = try WGKey(base64: keyNode.string ?? "") } catch { throw problem(keyNode, "public_key: \(error)") }
                 var allowed: [WGCIDR] = []
                 guard let a = m["allowed_ips"] else { throw problem(item, "a peer needs allowed_ips") }
-                let items = a.sequence.map { Array($0) } ?? (a.string ?? "").split(separator: ",").map { Node(String($0)) }
+                let items = a.sequence ?? (a.string ?? "").split(separator: ",").map { WGYAMLNode(String($0), line: a.line, column: a.column) }
                 for i in items {
-                    do { allowed.append(try WGCIDR((i.string ?? "").trimmingCharacters(in: .whitespaces))) } catch { throw problem(a, "allowed_ips: \(error)") }
+                    do { allowed.append(try WGCIDR((i.string ?? "").wgTrimmed(.whitespaces))) } catch { throw problem(a, "allowed_ips: \(error)") }
                 }
                 var endpoint: WGEndpoint?
                 if let e = m["endpoint"] { do { endpoint = try WGEndpoint(e.string ?? "") } catch { throw problem(e, "endpoint: \(error)") } }

@@ -1,5 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
 
 /// The values a user gave (`--var k=v`, `--vars FILE`) checked against a profile's declarations.
 /// Later sources win: profile default < --vars file < --var.
@@ -42,25 +45,25 @@ public struct WGVariables: Sendable {
         if let base { try assign(base.values, source: base.source) }
         for file in varsFiles {
             let source = "vars file \(file.name)"
-            let node: Node?
-            do { node = try Yams.compose(yaml: file.text) } catch {
-                throw WGProfileError(source: source, field: "(yaml)", message: "not valid YAML: \(error)")
+            let node: WGYAMLNode?
+            do { node = try WGYAML.compose(file.text) } catch let e as WGYAMLError {
+                throw WGProfileError(source: source, line: e.line, column: e.column, field: "(yaml)", message: "not valid YAML: \(e.message)")
             }
             guard let node else { continue }
             guard let map = node.mapping else {
-                throw WGProfileError(source: source, line: node.mark?.line, field: "(top)", message: "a vars file is a mapping of variable: value")
+                throw WGProfileError(source: source, line: node.line, field: "(top)", message: "a vars file is a mapping of variable: value")
             }
             for (k, v) in map {
                 let name = k.string ?? "?"
                 guard let spec = profile.variable(name) else {
-                    throw WGProfileError(source: source, line: k.mark?.line, column: k.mark?.column, field: name,
+                    throw WGProfileError(source: source, line: k.line, column: k.column, field: name,
                                          message: "profile \(profile.name) has no such variable; it takes \(profile.variables.map(\.name).joined(separator: ", "))")
                 }
                 do {
                     result.values[name] = try WGVariableValue.parse(node: v, as: spec)
-                    result.origins[name] = "\(source):\(v.mark?.line ?? 0)"
+                    result.origins[name] = "\(source):\(v.line)"
                 } catch let p as WGVariableValue.Problem {
-                    throw WGProfileError(source: source, line: p.line ?? v.mark?.line, column: p.column ?? v.mark?.column,
+                    throw WGProfileError(source: source, line: p.line ?? v.line, column: p.column ?? v.column,
                                          field: name, message: p.message + helpSuffix(spec))
                 }
             }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGAgent
 import WGModel
 import WGProvision
@@ -104,7 +108,7 @@ struct EnrollCommand: ParsableCommand {
         print("  waiting   up to \(Int(wait)) s for the first handshake with the hub …")
         let outcome = WGHandshakeWait(host: host).wait(interface: e.interface, peer: e.hubPublicKey, timeout: wait)
         if case .handshake(let after, let endpoint) = outcome {
-            print("  tunnel    up: handshake with the hub after \(String(format: "%.1f", after)) s\(endpoint.map { " (\($0))" } ?? "")")
+            print("  tunnel    up: handshake with the hub after \(WGText.oneDecimal(after)) s\(endpoint.map { " (\($0))" } ?? "")")
         }
         PortCheckOnce.run(host: host, enrollment: e, spec: applier.context.spec)
         switch outcome {

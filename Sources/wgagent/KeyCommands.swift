@@ -1,6 +1,15 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import WGModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,9 +25,16 @@ struct PubkeyCommand: ParsableCommand {
         commandName: "pubkey", abstract: "Read a private key on stdin and print its public key (like `wg pubkey`).")
 
     func run() throws {
-        let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(0, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let input = String(decoding: bytes, as: UTF8.self)
         do {
-            print(try WGKey(base64: input.trimmingCharacters(in: .whitespacesAndNewlines)).publicKey.base64)
+            print(try WGKey(base64: input.wgTrimmed()).publicKey.base64)
         } catch {
             WGOutput.error("pubkey: \(error)")
             throw ExitCode(1)

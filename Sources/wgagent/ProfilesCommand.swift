@@ -19,10 +19,10 @@ struct ProfilesCommand: ParsableCommand {
                 do {
                     let p = try source.loadProfile(name)
                     let vars = p.variables.map { $0.required ? $0.name + "*" : $0.name }.joined(separator: " ")
-                    print("\(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(p.summary)")
-                    print("\("".padding(toLength: 14, withPad: " ", startingAt: 0)) variables: \(vars)  (* required)")
+                    print("\(name.wgPadded(14)) \(p.summary)")
+                    print("\("".wgPadded(14)) variables: \(vars)  (* required)")
                 } catch {
-                    print("\(name.padding(toLength: 14, withPad: " ", startingAt: 0)) BROKEN: \(error)")
+                    print("\(name.wgPadded(14)) BROKEN: \(error)")
                 }
             }
         }

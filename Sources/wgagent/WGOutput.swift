@@ -1,15 +1,37 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import WGModel
 import WGAgent
 import WGProvision
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Straight to fd 2 (FileHandle is full Foundation's).
+func writeStderr(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
 
 /// Human and JSON output. Reports go to stdout; progress and errors to stderr.
 enum WGOutput {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("wgagent: error: \(message)\n".utf8))
+        writeStderr("wgagent: error: \(message)\n")
     }
 
     static func progress(_ line: String) {
-        FileHandle.standardError.write(Data("  … \(line)\n".utf8))
+        writeStderr("  … \(line)\n")
     }
 
     static func header(_ spec: WGSpec, _ facts: WGFacts, dryRun: Bool) {
@@ -23,7 +45,7 @@ enum WGOutput {
     static func summary(_ report: WGRunReport) {
         for r in report.resources {
             let status = r.status == .pending ? "change" : r.status.rawValue
-            print("  \(status.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.name.padding(toLength: 17, withPad: " ", startingAt: 0)) \(r.reason)")
+            print("  \(status.wgPadded(8)) \(r.name.wgPadded(17)) \(r.reason)")
             if report.dryRun || r.status == .failed {
                 for c in r.changes {
                     print("           - \(c.summary)")
@@ -49,7 +71,7 @@ enum WGOutput {
 
     static func findings(_ findings: [WGFinding]) {
         for f in findings {
-            print("  \(f.verdict.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(f.check.padding(toLength: 16, withPad: " ", startingAt: 0)) \(f.detail)")
+            print("  \(f.verdict.rawValue.wgPadded(8)) \(f.check.wgPadded(16)) \(f.detail)")
             if let fix = f.fix, f.verdict != .ok { print("           fix: \(fix)") }
         }
         let problems = findings.filter { $0.verdict == .problem }.count, warnings = findings.filter { $0.verdict == .warning }.count
@@ -65,6 +87,6 @@ enum WGOutput {
     /// For display only: commands are run as argv, never through a shell.
     static func shellQuote(_ s: String) -> String {
         if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@,+%".contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + s.replacing("'", with: "'\\''") + "'"
     }
 }
