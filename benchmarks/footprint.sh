@@ -28,6 +28,13 @@ DURATION=${1:-120}
 INTERVAL=${INTERVAL:-10}
 NEW_AGENT=${NEW_AGENT:-$FP_REPO/.build/release/wgagent}
 PREV_AGENT=${PREV_AGENT:-/var/tmp/wgagent-prev/.build/release/wgagent}
+# The previous release, checked out and built in a scratch folder outside the repo when it is not there yet.
+PREV_REV=${PREV_REV:-4cb4ff1}
+if [ ! -x "$PREV_AGENT" ] && [ "$PREV_AGENT" = /var/tmp/wgagent-prev/.build/release/wgagent ]; then
+  echo "footprint: building the previous release ($PREV_REV) in /var/tmp/wgagent-prev (once; minutes)" >&2
+  [ -d /var/tmp/wgagent-prev ] || git -C "$FP_REPO" worktree add --detach /var/tmp/wgagent-prev "$PREV_REV" >&2
+  (cd /var/tmp/wgagent-prev && bash scripts/build-release.sh) >&2 || echo "footprint: the previous build failed" >&2
+fi
 NEW_HUB=${NEW_HUB:-$(dirname "$NEW_AGENT")/wghub}
 PREV_HUB=${PREV_HUB:-$(dirname "$PREV_AGENT")/wghub}
 if [ -z "${WGHUB_BIN:-}" ]; then

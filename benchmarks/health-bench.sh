@@ -28,7 +28,8 @@ local batch=$1
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 hubkey=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
 "$bin" serve --listen 127.0.0.1:$port --data "$work/data$batch" --endpoint 203.0.113.1:51820 --pool 2001:db8:7::/112 \
-  --no-interface --hub-public-key "$hubkey" --retention 50 --health-batch "$batch" --log-level error > "$work/serve.log" 2>&1 &
+  --no-interface --hub-public-key "$hubkey" --retention 50 --health-batch "$batch" --log-level error \
+  --max-connections-per-ip 4000 > "$work/serve.log" 2>&1 &  # every simulated agent comes from 127.0.0.1
 hub_pid=$!
 for _ in $(seq 1 200); do grep -q '^pin ' "$work/serve.log" 2>/dev/null && break; sleep 0.05; done
 grep -q '^pin ' "$work/serve.log" || { cat "$work/serve.log"; exit 1; }
