@@ -205,7 +205,7 @@ public struct WGInterfaceSync: Sendable {
             try control.removePeer(publicKey: key)
             report.removed.append(key)
         }
-        for route in policy.host.tunnelRoutes.map { $0.description } where !wantedRoutes.contains(route) && route != pool.description {
+        for route in policy.host.tunnelRoutes.map({ $0.description }) where !wantedRoutes.contains(route) && route != pool.description {
             try control.removeRoute(route)
             report.routesRemoved.append(route)
         }
