@@ -130,7 +130,8 @@ struct WGHubErrorMiddleware: RouterMiddleware {
             }
             if hub.status == 429 { extraHeaders[.retryAfter] = "60" }
             metrics.request(method: method, route: route, code: hub.status)
-            if hub.status < 500 {
+            // A parse error was counted by the connection's WGRequestDeadlines already.
+            if hub.status < 500, !(error is HTTPParserError) {
                 metrics.refusal(hub.reason)
                 logger.notice("refused \(method) \(route)", metadata: [
                     "status": "\(hub.status)", "reason": "\(hub.reason)", "field": "\(hub.body.field ?? "-")",

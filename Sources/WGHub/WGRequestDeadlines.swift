@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import NIOTLS
 
@@ -21,6 +22,7 @@ final class WGRequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     /// The response went out before the request's body ended (a 413, a refusal): the body deadline still runs.
     private var answeredEarly = false
+    private var countedParseError = false
 
     init(limits: WGConnectionLimits, metrics: WGHubMetrics, tls: Bool) {
         self.limits = limits
@@ -41,6 +43,16 @@ final class WGRequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+
+    /// A request the HTTP decoder could not parse (a header over the limit, a bad chunk size) is a refusal too,
+    /// also when it never reaches the router (the codec answers and closes). Counted here, once per connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !countedParseError {
+            countedParseError = true
+            metrics.refusal("invalid_http")
+        }
+        context.fireErrorCaught(error)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
