@@ -1,3 +1,4 @@
+import GRDB
 import NIOPosix
 
 /// Runs blocking work (a synchronous SQLite read, a `wg`/`ip` process) on threads of its own and awaits it, so it
@@ -15,5 +16,19 @@ enum WGBlockingWork {
 
     static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(work)
+    }
+}
+
+extension DatabasePool {
+    /// A read transaction on a blocking-work thread: never GRDB's async read, whose wait for a free reader blocks
+    /// a thread the cooperative pool shares.
+    func readOffPool<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await WGBlockingWork.run { try self.read(body) }
+    }
+
+    /// A write transaction on a blocking-work thread (also for changes that run `wg`/`ip` before their commit):
+    /// GRDB's async write would run it, and its fsync, on a libdispatch worker the cooperative pool shares.
+    func writeOffPool<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await WGBlockingWork.run { try self.write(body) }
     }
 }

@@ -54,12 +54,12 @@ final class WGHealthBatcher: @unchecked Sendable {
             }
             if batch.isEmpty { return }
             do {
-                let results = try await dbPool.write { db in try batch.map { try Self.write($0, db) } }
+                let results = try await dbPool.writeOffPool { db in try batch.map { try Self.write($0, db) } }
                 for (p, stored) in zip(batch, results) { p.done.resume(returning: stored) }
             } catch {
                 // One bad report must not fail the others: fall back to one transaction each.
                 for p in batch {
-                    do { p.done.resume(returning: try await dbPool.write { db in try Self.write(p, db) }) } catch { p.done.resume(throwing: error) }
+                    do { p.done.resume(returning: try await dbPool.writeOffPool { db in try Self.write(p, db) }) } catch { p.done.resume(throwing: error) }
                 }
             }
         }

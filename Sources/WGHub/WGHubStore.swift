@@ -165,19 +165,6 @@ public final class WGHubStore: Sendable {
         return m
     }
 
-    /// A read transaction on a blocking-work thread (see `WGBlockingWork`): never GRDB's async read, whose
-    /// wait for a free reader blocks a thread the cooperative pool shares.
-    func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let dbPool = self.dbPool
-        return try await WGBlockingWork.run { try dbPool.read(body) }
-    }
-
-    /// A write transaction on a blocking-work thread, for changes that run `wg`/`ip` before their commit.
-    func writingWithCommands<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let dbPool = self.dbPool
-        return try await WGBlockingWork.run { try dbPool.write(body) }
-    }
-
     // MARK: meta
 
     public func setMeta(_ key: String, _ value: String) throws {
@@ -232,7 +219,7 @@ public final class WGHubStore: Sendable {
     public func checkAdmin(secret: String, now: Date = Date()) async throws {
         guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
         let hash = WGHubSecrets.hash(secret)
-        let info = try await reading { db in
+        let info = try await dbPool.readOffPool { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'"), arguments: [hash])
                 .map(Self.tokenInfo)
         }
@@ -244,7 +231,7 @@ public final class WGHubStore: Sendable {
     public func isUsableEnrollToken(_ secret: String, now: Date = Date()) async throws -> Bool {
         guard WGHubSecrets.looksLikeSecret(secret) else { return false }
         let hash = WGHubSecrets.hash(secret)
-        let info = try await reading { db in
+        let info = try await dbPool.readOffPool { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'enroll'"), arguments: [hash])
                 .map(Self.tokenInfo)
         }
@@ -298,7 +285,7 @@ public final class WGHubStore: Sendable {
             observedAddress: observedAddress, pool: pool, policy: policy, now: now)
         // A re-enrollment replaces the site's credential: the old one must stop working at commit.
         defer { credentials.invalidate() }
-        return try await writingWithCommands { db in
+        return try await dbPool.writeOffPool { db in
             credentials.invalidate()
             return try Self.enrollTransaction(db, input, apply: apply)
         }
@@ -400,7 +387,7 @@ public final class WGHubStore: Sendable {
     ) async throws -> WGSite {
         let grant = try grant.map(policy.checkGrant)
         let revoke = try revoke.map(policy.checkGrant)
-        let site = try await writingWithCommands { db -> WGSite in
+        let site = try await dbPool.writeOffPool { db -> WGSite in
             guard let before = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [siteID]).map(Self.site) else {
                 throw WGHubError(404, "site_unknown", "no site \(siteID): list them with GET /v1/sites or `wghub site list`")
             }
@@ -435,17 +422,17 @@ public final class WGHubStore: Sendable {
     }
 
     public func generation() async throws -> String {
-        try await reading { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0" }
+        try await dbPool.readOffPool { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? "0" }
     }
 
     // MARK: sites
 
     public func allSites() async throws -> [WGSite] {
-        try await reading { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
+        try await dbPool.readOffPool { db in try Row.fetchAll(db, sql: "SELECT * FROM sites ORDER BY id").map(Self.site) }
     }
 
     public func site(id: Int64) async throws -> WGSite? {
-        try await reading { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
+        try await dbPool.readOffPool { db in try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) }
     }
 
     /// The id and key of the site a credential belongs to; nil when unknown. From memory once seen (see
@@ -455,7 +442,7 @@ public final class WGHubStore: Sendable {
         let hash = WGHubSecrets.hash(credential)
         let (cached, generation) = credentials.get(hash)
         if let cached { return cached }
-        let key = try await reading { db -> WGSiteKey? in
+        let key = try await dbPool.readOffPool { db -> WGSiteKey? in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, public_key FROM sites WHERE credential_hash = ?"), arguments: [hash])
             return row.map { WGSiteKey(id: $0[0], publicKey: $0[1]) }
@@ -475,7 +462,7 @@ public final class WGHubStore: Sendable {
     public func site(credential: String) async throws -> WGSite? {
         guard WGHubSecrets.looksLikeSecret(credential) else { return nil }
         let hash = WGHubSecrets.hash(credential)
-        return try await reading { db in
+        return try await dbPool.readOffPool { db in
             try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE credential_hash = ?", arguments: [hash])
                 .map(Self.site)
         }
@@ -486,7 +473,7 @@ public final class WGHubStore: Sendable {
     public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite, [WGSite]) throws -> Void = { _, _ in }) async throws -> WGSite? {
         let credentials = self.credentials
         defer { credentials.invalidate() }  // after commit: the deleted site's credential is refused from now on
-        return try await writingWithCommands { db in
+        return try await dbPool.writeOffPool { db in
             credentials.invalidate()
             guard let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE id = ?", arguments: [id]).map(Self.site) else {
                 return nil
@@ -520,7 +507,7 @@ public final class WGHubStore: Sendable {
 
     public func createProbe(siteID: Int64, port: Int, sentTo: String, nonce: String, now: Date = Date()) async throws -> String {
         let id = WGHubSecrets.newID(prefix: "prb_")
-        try await dbPool.write { db in
+        try await dbPool.writeOffPool { db in
             try db.execute(
                 sql: "INSERT INTO probes (id, site_id, port, sent_to, nonce, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [id, siteID, port, sentTo, nonce, now.timeIntervalSince1970])
@@ -535,7 +522,7 @@ public final class WGHubStore: Sendable {
     /// Records what the agent saw for its probe and stores the verdict on the site. A probe is answered once.
     public func completeProbe(siteID: Int64, probeID: String, seenNonce: String?, agentVerdict: String? = nil,
                               now: Date = Date()) async throws -> String {
-        try await dbPool.write { db in
+        try await dbPool.writeOffPool { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM probes WHERE id = ? AND site_id = ?", arguments: [probeID, siteID]) else {
                 throw WGHubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
             }

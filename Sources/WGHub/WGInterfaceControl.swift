@@ -34,7 +34,9 @@ public protocol WGCommandRunner: Sendable {
 }
 
 public struct WGProcessRunner: WGCommandRunner {
-    public init() {}
+    /// A `wg` or `ip` that hangs is terminated after this long (the caller's thread is one of a few).
+    public var timeout: TimeInterval
+    public init(timeout: TimeInterval = 15) { self.timeout = timeout }
 
     public func run(_ argv: [String]) throws -> String {
         let p = Process()
@@ -45,17 +47,26 @@ public struct WGProcessRunner: WGCommandRunner {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        // Read both pipes before waiting so a large output cannot block the child.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        final class Box: @unchecked Sendable { var data = Data(); var timedOut = false }
+        let errBox = Box(), errDone = DispatchSemaphore(value: 0)
+        // Bounded: a timer (no thread held) terminates a child that outlives the timeout.
+        let deadline = DispatchWorkItem { if p.isRunning { errBox.timedOut = true; p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
+        defer { deadline.cancel() }
+        // Read both pipes before waiting so a large output cannot block the child. stderr on a thread of its
+        // own: a blocking read must not hold a libdispatch worker, which Swift's async code shares on Linux.
+        let reader = Thread {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            errDone.signal()
         }
+        reader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        errDone.wait()
+        let errData = errBox.data
         p.waitUntilExit()
+        if errBox.timedOut {
+            throw WGCommandError(argv: argv, status: -1, stderr: "no answer within \(Int(timeout)) s: terminated")
+        }
         guard p.terminationStatus == 0 else {
             throw WGCommandError(argv: argv, status: p.terminationStatus, stderr: String(decoding: errData, as: UTF8.self))
         }

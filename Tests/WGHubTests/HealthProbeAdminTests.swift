@@ -113,7 +113,7 @@ extension HealthProbeAdminTests {
         let admin = try t.admin()
         let token = try t.token(uses: 2)
         let a = try await t.hub.enroll(enrollBody(token: token, hostname: "online-site"), from: nil)
-        let b = try await t.hub.enroll(enrollBody(token: token, hostname: "broken-site"), from: nil)
+        let b = try await t.hub.enroll(enrollBody(token: token, hostname: "broken-site", lan: ["198.51.100.0/24"]), from: nil)
         let aKey = try await t.store.site(id: a.siteID!)!.publicKey
         t.wg.setLive(aKey, handshake: Int64(Date().timeIntervalSince1970) - 3, rx: 4096, tx: 8192)
         _ = try await t.hub.health(healthReport(1), body: "{}", site: try await t.store.site(id: a.siteID!)!, from: nil)
@@ -147,6 +147,8 @@ extension HealthProbeAdminTests {
             XCTAssertTrue(html.contains("net.ipv4.ip_forward=0 &lt;b&gt;x&lt;/b&gt;"), "agent text is escaped")
             XCTAssertFalse(html.contains("<b>x</b>"))
             XCTAssertTrue(html.contains("net.ipv4.ip_forward=0"))
+            // An announced, ungranted LAN shows as pending, with the way to grant it.
+            XCTAssertTrue(html.contains("198.51.100.0/24 — pending: not granted: `wghub site grant \(b.siteID!) 198.51.100.0/24`"), html)
             let worst = try XCTUnwrap(html.range(of: "broken-site")).lowerBound
             let best = try XCTUnwrap(html.range(of: "online-site")).lowerBound
             XCTAssertLessThan(worst, best, "worst first")
