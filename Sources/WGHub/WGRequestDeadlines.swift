@@ -23,6 +23,7 @@ final class WGRequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     /// The response went out before the request's body ended (a 413, a refusal): the body deadline still runs.
     private var answeredEarly = false
     private var countedParseError = false
+    private var cutByDeadline = false
 
     init(limits: WGConnectionLimits, metrics: WGHubMetrics, tls: Bool) {
         self.limits = limits
@@ -48,7 +49,8 @@ final class WGRequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request the HTTP decoder could not parse (a header over the limit, a bad chunk size) is a refusal too,
     /// also when it never reaches the router (the codec answers and closes). Counted here, once per connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, !countedParseError {
+        // A head cut off by our own deadline ends in a parse error too: that one was counted as the timeout.
+        if error is HTTPParserError, !countedParseError, !cutByDeadline {
             countedParseError = true
             metrics.refusal("invalid_http")
         }
@@ -95,6 +97,7 @@ final class WGRequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
             // An idle keep-alive closing is ordinary; the others are a client too slow (or an attack).
             metrics.count(next == .idle ? "wghub_connections_idle_closed_total" : "wghub_connections_timed_out_total")
             if next != .idle { metrics.refusal("timeout_\(next.rawValue)") }
+            self.cutByDeadline = true
             context.close(promise: nil)
         }
     }
