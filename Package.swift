@@ -26,6 +26,8 @@ let package = Package(
         // wghub: per-connection deadlines see HTTP parts (NIOHTTPTypes); bounded shutdown (ServiceGroup).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The one command runner (WGProcess) of agent, hub and tests.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
@@ -39,6 +41,8 @@ let package = Package(
         // ICU data (34 MB) would be most of the agent binary.
         .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
 
+        // WGCommand: argv, input, environment, timeout, and the one way to run it (swift-subprocess; FoundationEssentials).
+        .target(name: "WGProcess", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
         // Keys, addresses, wg-quick configs, `wg show dump`, the agent <-> hub messages.
         .target(
             name: "WGModel",
@@ -49,17 +53,19 @@ let package = Package(
         // The agent's modules use FoundationEssentials only (no ICU); templates have their own small renderer.
         .target(
             name: "WGProvision",
-            dependencies: ["WGModel", "CSodium", "CYAML"],
+            dependencies: ["WGModel", "WGProcess", "CSodium", "CYAML"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libyaml.a"])],
             plugins: ["WGEmbedPlugin"]
         ),
+        // Tests only (like HummingbirdTesting): the fake host, failing closed, and fake machines of each kind.
+        .target(name: "WGProvisionTesting", dependencies: ["WGProvision", "WGModel"]),
         // HTTPS client (libcurl), enrollment, reporting, doctor.
         .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl", "CCurlLazy"]),
         // The coordinator.
         .target(
             name: "WGHub",
             dependencies: [
-                "WGModel",
+                "WGModel", "WGProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -88,12 +94,13 @@ let package = Package(
         .executableTarget(name: "WGEmbedTool"),
         .plugin(name: "WGEmbedPlugin", capability: .buildTool(), dependencies: ["WGEmbedTool"]),
 
-        .testTarget(name: "WGModelTests", dependencies: ["WGModel"]),
-        .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGModel", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "WGModelTests", dependencies: ["WGModel", "WGProcess"]),
+        .testTarget(name: "WGProcessTests", dependencies: ["WGProcess"]),
+        .testTarget(name: "WGProvisionTests", dependencies: ["WGProvision", "WGProvisionTesting", "WGModel", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "WGAgentTests",
             dependencies: [
-                "WGAgent", "WGModel", "WGProvision", "WGHub",
+                "WGAgent", "WGModel", "WGProvision", "WGProvisionTesting", "WGHub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The hostile hub of the enroll tests: any answer, over real TLS.
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -103,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "WGHubTests",
             dependencies: [
-                "WGHub", "WGAgent", "WGModel",
+                "WGHub", "WGAgent", "WGModel", "WGProcess",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

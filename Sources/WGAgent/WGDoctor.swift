@@ -26,7 +26,7 @@ public struct WGDoctor {
 
     /// Every check, in the order a person would look.
     /// `dump`: a reading the caller already has (the reporter sends it too), so `wg` runs once per report.
-    public func run(dump given: Result<WGDump, WGHostError>? = nil) -> [WGFinding] {
+    public func run(dump given: WGDumpReading? = nil) -> [WGFinding] {
         let dump = given ?? readDump()
         let conf = readConfig()
         return [
@@ -38,27 +38,13 @@ public struct WGDoctor {
     // MARK: shared readings
 
     /// `wg show IFACE dump`, or why it could not be read.
-    func readDump() -> Result<WGDump, WGHostError> {
+    func readDump() -> WGDumpReading {
         do {
-            let r = try host.run(["wg", "show", interface, "dump"])
-            guard r.succeeded else {
-                return .failure(WGHostError("`wg show \(interface) dump` exited \(r.status): \(r.stderr.wgTrimmed())"))
-            }
+            let argv = ["wg", "show", interface, "dump"]
+            let r = try host.run(argv)
+            guard r.succeeded else { return .failure(WGCommandError.failed(argv: argv, status: r.status, stderr: r.stderr)) }
             return .success(try WGDump.parse(r.stdout))
-        } catch let e as WGHostError { return .failure(e) } catch { return .failure(WGHostError("\(error)")) }
-    }
-
-    /// ufw's state from its files and one `iptables` (WGFileFacts) where they are there, else `ufw status` (Python,
-    /// ~10× the cost): the reporter asks every interval.
-    func ufwIsActive() -> Bool {
-        if host.fileExists("/etc/ufw/user.rules"), let active = try? WGFileFacts.ufwActive(host) { return active }
-        return (try? host.run(["ufw", "status"]))?.stdout.contains("Status: active") == true
-    }
-
-    /// `ufw show added` lines ("ufw allow 22/tcp"), from /etc/ufw/user.rules where it is there.
-    func ufwAddedLines() -> [String] {
-        if let rules = WGFileFacts.ufwAddedRules(host) { return rules.map { "ufw " + $0 } }
-        return ((try? host.run(["ufw", "show", "added"]))?.stdout ?? "").split(separator: "\n").map { $0.wgTrimmed(.whitespaces) }
+        } catch { return .failure(error) }
     }
 
     func readConfig() -> WGQuickConfig? {
@@ -86,3 +72,6 @@ public struct WGDoctor {
         return enrollment != nil ? "masquerade" : "unknown"
     }
 }
+
+/// `wg show IFACE dump`, parsed, or why not (the command failed, or printed something unreadable).
+public typealias WGDumpReading = Result<WGDump, any Error>

@@ -20,34 +20,24 @@ extension WGDoctor {
     /// ufw's routed policy drops forwarded packets unless a `route allow` rule lets tunnel traffic out to the egress.
     func firewallRouted() -> WGFinding {
         let name = "firewall-routed"
-        guard host.hasCommand("ufw") else { return WGFinding(name, .ok, "ufw is not installed: it filters nothing") }
-        guard ufwIsActive() else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
-        let policy = Self.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
+        guard let ufw = try? WGUfwFacts.read(host) else { return WGFinding(name, .unknown, "cannot read ufw's state") }
+        guard ufw.installed else { return WGFinding(name, .ok, "ufw is not installed: it filters nothing") }
+        guard ufw.active else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
+        let policy = ufw.routedPolicy
         guard policy != "allow" else { return WGFinding(name, .ok, "ufw's routed policy is allow") }
         guard let egress = facts.egressInterface else {
             return WGFinding(name, .unknown, "no default route: cannot tell which interface forwarded traffic should leave by")
         }
-        let rules = ufwAddedLines().filter { $0.hasPrefix("ufw route allow") }
-        let want = "ufw route allow in on \(interface) out on \(egress)"
+        let rules = ufw.rules.filter { $0.hasPrefix("route allow") }
+        let want = "route allow in on \(interface) out on \(egress)"
         if rules.contains(where: { $0 == want || $0.hasPrefix(want + " ") }) {
             return WGFinding(name, .ok, "ufw routes \(interface) -> \(egress) (routed policy \(policy))")
         }
         let stale = rules.filter { $0.contains("in on \(interface) out on ") }
-        let seen = stale.isEmpty ? "no rule lets \(interface) traffic out" : "only \(stale.map { "\"\($0)\"" }.joined(separator: ", ")), which name another interface"
+        let seen = stale.isEmpty ? "no rule lets \(interface) traffic out" : "only \(stale.map { "\"ufw \($0)\"" }.joined(separator: ", ")), which name another interface"
         return WGFinding(name, .problem,
                          "ufw's routed policy is \(policy) and \(seen) to \(egress): forwarded tunnel traffic is dropped",
                          fix: "`ufw route allow in on \(interface) out on \(egress)` (or `wgagent apply`, which adds it)")
-    }
-
-    static func ufwForwardPolicy(_ text: String) -> String {
-        for line in text.split(separator: "\n") where line.hasPrefix("DEFAULT_FORWARD_POLICY=") {
-            switch line.dropFirst("DEFAULT_FORWARD_POLICY=".count).wgTrimmed(.characters("\" ")).uppercased() {
-            case "ACCEPT": return "allow"
-            case "REJECT": return "reject"
-            default: return "deny"
-            }
-        }
-        return "deny"
     }
 
     /// MASQUERADE rules (live and in wg0.conf) must name the interface of the default route.
@@ -85,12 +75,12 @@ extension WGDoctor {
         let s = facts.initSystem.wireguardService(interface)
         guard let r = try? host.run(facts.initSystem.isActiveArgv(s)) else { return WGFinding("service", .unknown, "cannot ask \(facts.initSystem.name) about \(s)") }
         if r.succeeded { return WGFinding("service", .ok, "\(s) is running") }
-        let logs = facts.initSystem.isSystemd ? "journalctl -u \(s)" : "/var/log/messages"
+        let logs = facts.initSystem.logs(s)
         return WGFinding("service", .problem, "\(s) is not running",
                          fix: "`\(facts.initSystem.startArgv(s).joined(separator: " "))`; if it fails, see `\(logs)`")
     }
 
-    func handshake(_ reading: Result<WGDump, WGHostError>) -> WGFinding {
+    func handshake(_ reading: WGDumpReading) -> WGFinding {
         let name = "handshake"
         let dump: WGDump
         switch reading {
@@ -115,7 +105,7 @@ extension WGDoctor {
     }
 
     /// A hub endpoint given by name must still resolve to where the tunnel sends.
-    func endpointDNS(_ dump: Result<WGDump, WGHostError>, conf: WGQuickConfig? = nil) -> WGFinding {
+    func endpointDNS(_ dump: WGDumpReading, conf: WGQuickConfig? = nil) -> WGFinding {
         let name = "endpoint-dns"
         // The name as configured (enrollment, then wg0.conf); the live dump only ever shows the resolved address.
         let configured = enrollment?.hubEndpoint ?? conf?.peers.first(where: { $0.endpoint != nil })?.endpoint?.description

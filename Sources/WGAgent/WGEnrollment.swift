@@ -109,7 +109,7 @@ public enum WGEnrollmentStore {
     public static func load(_ host: WGHost) throws -> WGEnrollment? {
         guard let data = try host.readFile(path) else { return nil }
         do { return try JSONDecoder().decode(WGEnrollment.self, from: data) } catch {
-            throw WGHostError("\(path) is not an enrollment file this agent can read (\(error)): move it away and run `wgagent enroll` again")
+            throw WGEnrollmentFileError.unreadable(path: path, reason: "\(error)")
         }
     }
 

@@ -43,8 +43,8 @@ public struct WGHealthCollector {
 
     /// "absent", "inactive", or "active, routed deny".
     func firewallState() -> String {
-        guard host.hasCommand("ufw") else { return "absent" }
-        guard doctor.ufwIsActive() else { return "inactive" }
-        return "active, routed " + WGDoctor.ufwForwardPolicy((try? host.readText("/etc/default/ufw")) ?? "")
+        guard let ufw = try? WGUfwFacts.read(host), ufw.installed else { return "absent" }
+        guard ufw.active else { return "inactive" }
+        return "active, routed " + ufw.routedPolicy
     }
 }

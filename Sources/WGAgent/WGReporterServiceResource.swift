@@ -5,7 +5,8 @@ import Foundation
 #endif
 import WGProvision
 
-/// The reporter daemon (`wgagent report --interval N`) as a systemd unit or an OpenRC service, from Templates/.
+/// The reporter daemon (`wgagent report --interval N`) as a service of the init system (WGInitServiceResource),
+/// its unit rendered from Templates/.
 /// Part of `apply` only once the machine is enrolled (see `WGAgentApply.resources`).
 public struct WGReporterServiceResource: WGResource {
     public let name = "reporter"
@@ -24,41 +25,12 @@ public struct WGReporterServiceResource: WGResource {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/usr/local/bin/wgagent"
     }
 
-    func unitPath(_ initSystem: WGInitSystem) -> String {
-        initSystem.isSystemd ? "/etc/systemd/system/\(Self.service).service" : "/etc/init.d/\(Self.service)"
-    }
-
-    func render(_ ctx: WGContext) throws -> String {
-        let name = ctx.facts.initSystem.isSystemd ? "wgagent-reporter.service.mustache" : "openrc-wgagent-reporter.mustache"
-        return try WGTemplates.render(try ctx.files.template(name),
-                                      ["agent": agentPath, "interval": "\(interval ?? ctx.spec.reportInterval)", "interface": ctx.spec.interface])
-    }
-
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
-        let initSystem = ctx.facts.initSystem
-        let host = ctx.host
-        let path = unitPath(initSystem)
-        var changes = try ctx.fileChanges(path, contents: try render(ctx), permissions: initSystem.isSystemd ? 0o644 : 0o755,
-                                          what: initSystem.isSystemd ? "systemd unit" : "OpenRC script")
-        let unitChanged = !changes.isEmpty
-        if unitChanged && initSystem.isSystemd && host.root == "/" {
-            changes.append(WGChange("reload systemd's units", .run(["systemctl", "daemon-reload"])))
-        }
-        var enabled = false
-        if host.fileExists(path) {
-            enabled = try initSystem.isEnabled(Self.service, on: host)
-        }
-        if !enabled { changes.append(WGChange("enable \(Self.service) at boot", .run(initSystem.enableArgv(Self.service)))) }
-        if host.root == "/" {
-            var active = false
-            if host.fileExists(path) { active = try host.run(initSystem.isActiveArgv(Self.service)).succeeded }
-            if !active {
-                changes.append(WGChange("start \(Self.service)", .run(initSystem.startArgv(Self.service))))
-            } else if unitChanged {
-                changes.append(WGChange("restart \(Self.service): its unit changed", .run(initSystem.restartArgv(Self.service))))
-            }
-        }
-        if changes.isEmpty { return .ok("\(Self.service) enabled\(host.root == "/" ? " and running" : ""), every \(interval ?? ctx.spec.reportInterval) s") }
-        return .change("the reporter is not " + (unitChanged ? "installed as wanted" : enabled ? "running" : "enabled"), changes)
+        let interval = interval ?? ctx.spec.reportInterval
+        let values = ["agent": agentPath, "interval": "\(interval)", "interface": ctx.spec.interface]
+        return try WGInitServiceResource(name: name) { _ in
+            WGServiceDefinition(service: Self.service, unit: .rendered(values: values), title: "the reporter",
+                                detail: ", every \(interval) s")
+        }.plan(ctx)
     }
 }

@@ -59,7 +59,7 @@ public final class WGApplier {
     /// The resources every role converges, in the order they depend on each other.
     public static let standardResources: [WGResource] = [
         WGPackagesResource(), WGGuestAgentResource(), WGAdminUserResource(), WGSysctlResource(), WGKeysResource(),
-        WGInterfaceConfigResource(), WGFirewallResource(), WGServiceResource(),
+        WGInterfaceConfigResource(), WGFirewallResource(), WGInitServiceResource.tunnel,
     ]
 
     public func run(dryRun: Bool) -> WGRunReport {
@@ -148,13 +148,13 @@ public final class WGApplier {
             try host.makeSymlink(path, target: target)
         case .generateKey(let privatePath, let publicPath):
             // Re-checked at the last moment: a key that appeared meanwhile is never overwritten.
-            if host.fileExists(privatePath) { throw WGHostError("\(privatePath) appeared while planning; it is kept, run apply again") }
+            if host.fileExists(privatePath) { throw WGResourceError.keyAppeared(path: privatePath) }
             let key = WGKey.generatePrivate()
             try host.writeFileAtomically(privatePath, contents: Data((key.base64 + "\n").utf8), permissions: 0o600)
             try host.writeFileAtomically(publicPath, contents: Data((key.publicKey.base64 + "\n").utf8), permissions: 0o644)
         case .derivePublicKey(let privatePath, let publicPath):
             guard let key = try WGKeysResource.existingPrivateKey(host, interface: interfaceName(privatePath)) else {
-                throw WGHostError("\(privatePath) is gone; run apply again to create it")
+                throw WGResourceError.keyGone(path: privatePath)
             }
             try host.writeFileAtomically(publicPath, contents: Data((key.publicKey.base64 + "\n").utf8), permissions: 0o644)
         }
@@ -171,9 +171,8 @@ public final class WGApplier {
 
     private func check(_ result: WGCommandResult, _ argv: [String]) throws {
         guard result.succeeded else {
-            let tail = (result.stderr.isEmpty ? result.stdout : result.stderr)
-                .split(separator: "\n").suffix(4).joined(separator: " | ")
-            throw WGHostError("`\(argv.joined(separator: " "))` exited \(result.status): \(tail)")
+            throw WGCommandError.failed(argv: argv, status: result.status,
+                                        stderr: result.stderr.isEmpty ? result.stdout : result.stderr)
         }
     }
 }

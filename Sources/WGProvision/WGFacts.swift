@@ -25,7 +25,7 @@ public struct WGFacts: Sendable, Equatable {
     public static func gather(_ host: WGHost) throws -> WGFacts {
         let osText = try host.readText("/etc/os-release") ?? host.readText("/usr/lib/os-release")
         guard let osText else {
-            throw WGHostError("no /etc/os-release under \(host.root): is this the root of a Linux system? (use --root DIR)")
+            throw WGPlatformError.notALinuxRoot(root: host.root)
         }
         let os = WGOSRelease.parse(osText)
         let platform = try WGPlatform.forRelease(os)
@@ -93,9 +93,7 @@ extension WGFacts {
     public func checkedEgressInterface() throws -> String? {
         guard let egress = egressInterface else { return nil }
         if let problem = WGInterfaceName.problem(egress) {
-            throw WGHostError("the egress interface \"\(egress)\" (the device of `ip -4 route show default`) cannot be "
-                + "named in NAT or firewall rules: \(problem); rename it (`ip link set OLD name NEW`, or a "
-                + "systemd .link file) and run apply again")
+            throw WGResourceError.unsafeEgressName(name: egress, problem: problem)
         }
         return egress
     }

@@ -44,28 +44,8 @@ public enum WGFileFacts {
     /// Installed packages among `names`, from /var/lib/dpkg/status (want install, state installed: dpkg-query's
     /// "ii") or /lib/apk/db/installed.
     public static func installedPackages(_ host: WGHost, _ platform: WGPlatform, among names: [String]) -> Set<String>? {
-        let wanted = Set(names)
-        var installed = Set<String>()
-        switch platform.packageManager {
-        case .apt:
-            guard let text = try? host.readText("/var/lib/dpkg/status") else { return nil }
-            var package: Substring?
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.isEmpty { package = nil } else if line.hasPrefix("Package: ") {
-                    package = line.dropFirst("Package: ".count)
-                } else if line.hasPrefix("Status: "), let p = package, wanted.contains(String(p)) {
-                    let words = line.dropFirst("Status: ".count).split(separator: " ")
-                    if words.count == 3, words[0] == "install", words[2] == "installed" { installed.insert(String(p)) }
-                }
-            }
-        case .apk:
-            guard let text = try? host.readText("/lib/apk/db/installed") else { return nil }
-            for line in text.split(separator: "\n") where line.hasPrefix("P:") {
-                let p = String(line.dropFirst(2))
-                if wanted.contains(p) { installed.insert(p) }
-            }
-        }
-        return installed
+        guard let text = try? host.readText(platform.packageManager.database) else { return nil }
+        return platform.packageManager.installed(fromDatabase: text, among: Set(names))
     }
 
     /// ufw's added rules as `ufw show added` prints them (without "ufw "), from the `### tuple ###` lines of
@@ -115,12 +95,11 @@ public enum WGFileFacts {
     /// true when the init system's boot symlink for `service` is there (systemd's multi-user.target.wants, OpenRC's
     /// default runlevel), nil otherwise: a unit can be enabled through another target, so only a yes is trusted.
     public static func enabled(_ host: WGHost, _ initSystem: WGInitSystem, _ service: String) -> Bool? {
-        if initSystem.isSystemd {
-            let unit = "/etc/systemd/system/\(service).service"
-            if host.fileInfo(unit)?.symlinkTarget == "/dev/null" { return nil }   // masked
-            return host.fileInfo("/etc/systemd/system/multi-user.target.wants/\(service).service") != nil ? true : nil
+        let values = ["service": service]
+        if let masked = initSystem.maskedUnit, host.fileInfo(WGArgvTemplate.fill(text: masked, values))?.symlinkTarget == "/dev/null" {
+            return nil
         }
-        return host.fileInfo("/etc/runlevels/default/\(service)") != nil ? true : nil
+        return host.fileInfo(WGArgvTemplate.fill(text: initSystem.enabledLink, values)) != nil ? true : nil
     }
 }
 

@@ -23,7 +23,7 @@ public struct WGFileSource: Sendable {
     public func template(_ name: String) throws -> String {
         if let dir = templatesDirectory, let text = try? String(contentsOfFile: dir + "/" + name, encoding: .utf8) { return text }
         guard let text = Self.embedded["Templates/" + name] else {
-            throw WGHostError("no template \(name) (embedded templates: \(Self.names(in: "Templates/").joined(separator: ", ")))")
+            throw WGFileSourceError.noTemplate(name: name, embedded: Self.names(in: "Templates/"))
         }
         return text
     }
@@ -41,7 +41,7 @@ public struct WGFileSource: Sendable {
     public func loadProfile(_ nameOrPath: String) throws -> WGProfile {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
             guard let text = try? String(contentsOfFile: nameOrPath, encoding: .utf8) else {
-                throw WGHostError("cannot read profile file \(nameOrPath): no such file or not readable")
+                throw WGFileSourceError.unreadableProfile(path: nameOrPath)
             }
             let file = WGPath.lastComponent(nameOrPath)
             let base = file.split(separator: ".").first.map(String.init) ?? file
@@ -51,7 +51,7 @@ public struct WGFileSource: Sendable {
             return try WGProfile.parse(text, name: nameOrPath, source: dir + "/" + nameOrPath + ".yaml")
         }
         guard let text = Self.embedded["Profiles/" + nameOrPath + ".yaml"] else {
-            throw WGHostError("no profile \"\(nameOrPath)\"; known profiles: \(profileNames().joined(separator: ", ")) (or give a path to a .yaml file)")
+            throw WGFileSourceError.noProfile(name: nameOrPath, known: profileNames())
         }
         return try WGProfile.parse(text, name: nameOrPath, source: nameOrPath + ".yaml")
     }

@@ -4,28 +4,6 @@ public struct WGFirewallResource: WGResource {
     public let name = "firewall"
     public init() {}
 
-    struct Defaults: Equatable { var incoming: String; var outgoing: String; var routed: String }
-
-    /// ufw's added rules as it prints them (`ufw show added`), without the leading "ufw ".
-    static func addedRules(_ output: String) -> [String] {
-        output.split(separator: "\n").compactMap { line in
-            let l = line.wgTrimmed(.whitespaces)
-            return l.hasPrefix("ufw ") ? String(l.dropFirst(4)) : nil
-        }
-    }
-
-    static func defaults(_ text: String) -> Defaults {
-        func value(_ key: String) -> String {
-            for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
-                let v = line.dropFirst(key.count + 1).wgTrimmed(.characters("\" "))
-                switch v.uppercased() { case "DROP": return "deny"; case "ACCEPT": return "allow"; case "REJECT": return "reject"; default: return v.lowercased() }
-            }
-            return ""
-        }
-        return Defaults(incoming: value("DEFAULT_INPUT_POLICY"), outgoing: value("DEFAULT_OUTPUT_POLICY"),
-                        routed: value("DEFAULT_FORWARD_POLICY"))
-    }
-
     /// The rules the spec needs, SSH first.
     static func wantedRules(_ ctx: WGContext) throws -> [String] {
         let spec = ctx.spec, wg = spec.interface
@@ -40,7 +18,7 @@ public struct WGFirewallResource: WGResource {
             if !spec.masqueradeSources.isEmpty, let egress { rules.append("route allow in on \(wg) out on \(egress)") }
         case .siteGateway:
             guard let egress else {
-                throw WGHostError("a site gateway forwards to its LAN, but this machine has no IPv4 default route to name the LAN interface (check `ip route`)")
+                throw WGResourceError.noDefaultRouteForGateway
             }
             rules.append("route allow in on \(wg) out on \(egress)")
             // route mode: LAN hosts start connections into the tunnel too.
@@ -54,22 +32,9 @@ public struct WGFirewallResource: WGResource {
     public func plan(_ ctx: WGContext) throws -> WGResourcePlan {
         guard ctx.spec.firewall else { return .ok("firewall not managed (firewall: false)") }
         let host = ctx.host
-        let installed = host.hasCommand("ufw")
+        let ufw = try WGUfwFacts.read(host)
+        let installed = ufw.installed, current = ufw.rules, defaults = ufw.defaults, active = ufw.active
         let wanted = try Self.wantedRules(ctx)
-        var current: [String] = []
-        var defaults = Defaults(incoming: "", outgoing: "", routed: "")
-        var active = false
-        if installed {
-            let fromFile = WGFileFacts.ufwAddedRules(host)
-            current = try fromFile ?? Self.addedRules(host.run(["ufw", "show", "added"]).stdout)
-            defaults = Self.defaults(try host.readText("/etc/default/ufw") ?? "")
-            if host.root == "/" {
-                active = try (fromFile != nil ? WGFileFacts.ufwActive(host) : nil)
-                    ?? host.run(["ufw", "status"]).stdout.contains("Status: active")
-            } else {
-                active = (try host.readText("/etc/ufw/ufw.conf") ?? "").contains("ENABLED=yes")
-            }
-        }
         var changes: [WGChange] = []
         for rule in wanted where !current.contains(rule) {
             let why = rule == wanted.first ? "allow SSH first, so enabling cannot lock you out"
@@ -82,7 +47,7 @@ public struct WGFirewallResource: WGResource {
             let words = rule.split(separator: " ").map(String.init)
             changes.append(WGChange("remove stale rule \"\(rule)\"", .run(["ufw", "route", "delete"] + words.dropFirst())))
         }
-        let want = Defaults(incoming: "deny", outgoing: "allow", routed: "deny")
+        let want = WGUfwFacts.Defaults(incoming: "deny", outgoing: "allow", routed: "deny")
         for (dir, have, should) in [("incoming", defaults.incoming, want.incoming), ("outgoing", defaults.outgoing, want.outgoing),
                                     ("routed", defaults.routed, want.routed)] where have != should {
             changes.append(WGChange("default \(should) \(dir)", .run(["ufw", "default", should, dir])))
@@ -91,7 +56,7 @@ public struct WGFirewallResource: WGResource {
             changes.append(WGChange("enable the firewall (SSH is allowed)", .run(["ufw", "--force", "enable"])))
         }
         let initSystem = ctx.facts.initSystem
-        if !initSystem.isSystemd {
+        if !initSystem.enablesPackagedServices {
             var enabled = false
             if installed { enabled = try initSystem.isEnabled("ufw", on: host) }
             if !enabled { changes.append(WGChange("start ufw at boot", .run(initSystem.enableArgv("ufw")))) }

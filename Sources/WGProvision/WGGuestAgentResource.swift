@@ -20,7 +20,7 @@ public struct WGGuestAgentResource: WGResource {
         let initSystem = ctx.facts.initSystem
         let service = "qemu-guest-agent"
         // systemd starts it from udev when the virtio port appears (the unit is static); OpenRC needs the runlevel.
-        if !initSystem.isSystemd {
+        if !initSystem.enablesPackagedServices {
             let enabled = try initSystem.isEnabled(service, on: ctx.host)
             if !enabled { changes.append(WGChange("enable \(service) at boot", .run(initSystem.enableArgv(service)))) }
         }
@@ -28,6 +28,6 @@ public struct WGGuestAgentResource: WGResource {
             let active = installed ? try ctx.host.run(initSystem.isActiveArgv(service)).succeeded : false
             if !active { changes.append(WGChange("start \(service)", .run(initSystem.startArgv(service)))) }
         }
-        return changes.isEmpty ? .ok("\(pkg) installed\(initSystem.isSystemd ? "" : " and enabled")") : .change("QEMU/Proxmox VM without a running guest agent", changes)
+        return changes.isEmpty ? .ok("\(pkg) installed\(initSystem.enablesPackagedServices ? "" : " and enabled")") : .change("QEMU/Proxmox VM without a running guest agent", changes)
     }
 }

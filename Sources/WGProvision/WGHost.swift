@@ -3,20 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-
-/// What a command printed and how it ended.
-public struct WGCommandResult: Sendable, Equatable {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
-    public var succeeded: Bool { status == 0 }
-
-    public init(status: Int32 = 0, stdout: String = "", stderr: String = "") {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-}
+// Commands are WGProcess's: whoever holds a host can name its results and errors.
+@_exported import WGProcess
 
 /// Mode, owner and kind of a file, as `stat` sees it.
 public struct WGFileInfo: Sendable, Equatable {
@@ -38,11 +26,6 @@ public struct WGFileInfo: Sendable, Equatable {
     }
 }
 
-public struct WGHostError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// The one seam through which wgagent touches a machine: files under a root prefix, commands as argv arrays.
 /// Paths are always absolute paths *inside* the managed system ("/etc/wireguard/wg0.conf").
 /// The real host runs commands through `chroot ROOT` when the root is not "/"; the fake host records them.
@@ -59,7 +42,8 @@ public protocol WGHost: AnyObject {
     func setPermissions(_ path: String, _ permissions: UInt32) throws
     func makeSymlink(_ path: String, target: String) throws
     func removeFile(_ path: String) throws
-    /// Runs argv (never through a shell). `onLine` sees each output line as it comes, for progress.
+    /// Runs argv (never through a shell). `onLine` sees each stdout line as it comes, for progress.
+    /// A command that cannot be started throws `WGCommandError`; one that exits non-zero is a normal result.
     func run(_ argv: [String], input: Data?, onLine: ((String) -> Void)?) throws -> WGCommandResult
 }
 
@@ -77,15 +61,9 @@ extension WGHost {
 
     /// Whether `name` is an executable in the system's usual PATH directories.
     public func hasCommand(_ name: String) -> Bool {
-        WGHostPaths.searchPath.contains { dir in
+        WGCommand.searchPath.contains { dir in
             guard let info = fileInfo(dir + "/" + name) else { return false }
             return !info.isDirectory && info.permissions & 0o111 != 0
         }
     }
-}
-
-enum WGHostPaths {
-    /// cloud-init and cron can start us with a PATH that lacks the sbin directories; commands get this one.
-    static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-    static let pathVariable = searchPath.joined(separator: ":")
 }

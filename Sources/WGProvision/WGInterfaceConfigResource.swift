@@ -18,12 +18,12 @@ public struct WGInterfaceConfigResource: WGResource {
         let spec = ctx.spec
         let privateKey = try WGKeysResource.existingPrivateKey(ctx.host, interface: spec.interface)?.base64
         guard let keyText = privateKey ?? (ctx.willChange("keys") ? keyPlaceholder : nil) else {
-            throw WGHostError("no private key at \(WGKeysResource.privatePath(spec.interface)); the keys resource creates it first")
+            throw WGResourceError.noPrivateKey(path: WGKeysResource.privatePath(spec.interface))
         }
         var postUp: [String] = [], postDown: [String] = []
         if !spec.masqueradeSources.isEmpty {
             guard let egress = try ctx.facts.checkedEgressInterface() else {
-                throw WGHostError("NAT needs the egress interface, but this machine has no IPv4 default route (check `ip route`), or set lan_access: route")
+                throw WGResourceError.noDefaultRouteForNAT
             }
             for net in spec.masqueradeSources {
                 let tool = net.isIPv6 ? "ip6tables" : "iptables"
@@ -59,7 +59,7 @@ public struct WGInterfaceConfigResource: WGResource {
         // A template edit that breaks the file is caught here, not by wg-quick at boot.
         if privateKey != nil {
             do { _ = try WGQuickConfig.parse(text, source: path(spec.interface) + " (rendered)") } catch {
-                throw WGHostError("the rendered config is not valid: \(error) (check Templates/wg0.conf.mustache)")
+                throw WGResourceError.invalidRenderedConfig(reason: "\(error)")
             }
         }
         return text

@@ -18,7 +18,7 @@ public struct WGKeysResource: WGResource {
     public static func existingPrivateKey(_ host: WGHost, interface: String) throws -> WGKey? {
         if let text = try host.readText(privatePath(interface)) {
             do { return try WGKey(base64: text.wgTrimmed()) } catch {
-                throw WGHostError("\(privatePath(interface)) holds no valid WireGuard private key (\(error)); it is never overwritten: move it away if it is garbage")
+                throw WGResourceError.invalidPrivateKey(path: privatePath(interface), reason: "\(error)")
             }
         }
         return nil

@@ -31,7 +31,7 @@ public final class WGLocalHost: WGHost {
         let fd = open(real(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
-            throw WGHostError("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw WGFileError.read(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -39,7 +39,7 @@ public final class WGLocalHost: WGHost {
         while true {
             let n = read(fd, &chunk, chunk.count)
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw WGHostError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            if n < 0 { throw WGFileError.read(path: path, reason: String(cString: strerror(errno))) }
             if n == 0 { break }
             bytes += chunk[0..<n]
         }
@@ -71,7 +71,7 @@ public final class WGLocalHost: WGHost {
         let temp = dir + "/.wgagent-" + UUID().uuidString.prefix(8) + ".tmp"
         // Created with the final mode (and umask 077 semantics): a secret is never readable, even for a moment.
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions & 0o777))
-        guard fd >= 0 else { throw WGHostError("cannot create \(path): \(String(cString: strerror(errno))) (is \(WGPath.deletingLastComponent(path)) there and writable?)") }
+        guard fd >= 0 else { throw WGFileError.create(path: path, reason: "\(String(cString: strerror(errno))) (is \(WGPath.deletingLastComponent(path)) there and writable?)") }
         var ok = false
         defer { if !ok { unlink(temp) } }
         let written = contents.withUnsafeBytes { buf -> Int in
@@ -86,10 +86,10 @@ public final class WGLocalHost: WGHost {
         guard written == contents.count, fchmod(fd, mode_t(permissions)) == 0, fsync(fd) == 0 else {
             let why = String(cString: strerror(errno))
             close(fd)
-            throw WGHostError("cannot write \(path): \(why)")
+            throw WGFileError.write(path: path, reason: why)
         }
         close(fd)
-        guard rename(temp, target) == 0 else { throw WGHostError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+        guard rename(temp, target) == 0 else { throw WGFileError.replace(path: path, reason: String(cString: strerror(errno))) }
         ok = true
         // The rename itself must survive a crash: fsync the directory.
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -99,55 +99,40 @@ public final class WGLocalHost: WGHost {
     public func makeDirectory(_ path: String, permissions: UInt32) throws {
         let p = real(path)
         if mkdir(p, mode_t(permissions)) != 0 && errno != EEXIST {
-            throw WGHostError("cannot create directory \(path): \(String(cString: strerror(errno)))")
+            throw WGFileError.makeDirectory(path: path, reason: String(cString: strerror(errno)))
         }
         try setPermissions(path, permissions)
     }
 
     public func setPermissions(_ path: String, _ permissions: UInt32) throws {
         guard chmod(real(path), mode_t(permissions)) == 0 else {
-            throw WGHostError("cannot chmod \(String(permissions, radix: 8)) \(path): \(String(cString: strerror(errno)))")
+            throw WGFileError.chmod(path: path, permissions: permissions, reason: String(cString: strerror(errno)))
         }
     }
 
     public func makeSymlink(_ path: String, target: String) throws {
         let p = real(path)
         unlink(p)
-        guard symlink(target, p) == 0 else { throw WGHostError("cannot link \(path) -> \(target): \(String(cString: strerror(errno)))") }
+        guard symlink(target, p) == 0 else { throw WGFileError.link(path: path, target: target, reason: String(cString: strerror(errno))) }
     }
 
     public func removeFile(_ path: String) throws {
         if unlink(real(path)) != 0 && errno != ENOENT {
-            throw WGHostError("cannot remove \(path): \(String(cString: strerror(errno)))")
+            throw WGFileError.remove(path: path, reason: String(cString: strerror(errno)))
         }
     }
 
     public func run(_ argv: [String], input: Data?, onLine: ((String) -> Void)?) throws -> WGCommandResult {
         precondition(!argv.isEmpty)
-        var full = argv
-        if root != "/" {
-            full = ["chroot", root] + argv
+        // Inside a chroot, chroot looks the executable up with our PATH; here it must exist on this machine.
+        let full = root == "/" ? argv : ["chroot", root] + argv
+        // The callback runs on the runner's task while this thread waits for it: never at the same time as us.
+        struct Callback: @unchecked Sendable { let call: (String) -> Void }
+        var forward: (@Sendable (String) -> Void)?
+        if let onLine {
+            let callback = Callback(call: onLine)
+            forward = { callback.call($0) }
         }
-        // The executable is looked up on this machine; inside a chroot, chroot looks it up with our PATH.
-        guard let exe = Self.resolve(full[0]) else {
-            throw WGHostError("command not found: \(full[0]) (install the package that provides it, or check PATH)")
-        }
-        let env = [
-            "PATH=" + WGHostPaths.pathVariable,
-            "LC_ALL=C",
-            "LANG=C",
-            "DEBIAN_FRONTEND=noninteractive",
-            "HOME=/root",
-        ] + (ProcessInfo.processInfo.environment["TERM"].map { ["TERM=" + $0] } ?? [])
-        return try WGSpawn.run(executable: exe, argv: full, environment: env, input: input, onLine: onLine)
-    }
-
-    static func resolve(_ name: String) -> String? {
-        if name.contains("/") { return name }
-        for dir in WGHostPaths.searchPath {
-            let p = dir + "/" + name
-            if access(p, X_OK) == 0 { return p }
-        }
-        return nil
+        return try WGCommand(full, input: input.map { [UInt8]($0) }).run(onLine: forward)
     }
 }

@@ -37,9 +37,9 @@ public struct WGPackagesResource: WGResource {
                 changes.append(WGChange("refresh the package index for \(bp.suite)", .run(platform.refreshArgv)))
             }
         }
-        if platform.needsCommunityRepository, let repos = try ctx.host.readText("/etc/apk/repositories"),
+        if let file = platform.communityRepositoryFile, let repos = try ctx.host.readText(file),
            let enabled = Self.enableCommunity(repos), enabled != repos {
-            changes += try ctx.fileChanges("/etc/apk/repositories", contents: enabled, permissions: 0o644,
+            changes += try ctx.fileChanges(file, contents: enabled, permissions: 0o644,
                                            what: "apk repositories (community enabled, for ufw)")
             changes.append(WGChange("refresh the package index", .run(platform.refreshArgv)))
         }

@@ -41,12 +41,12 @@ public enum WGTemplates {
                 var inner = ""
                 while j + 1 < chars.count, !(chars[j] == "}" && chars[j + 1] == "}") { inner.append(chars[j]); j += 1 }
                 guard j + 1 < chars.count else {
-                    throw WGHostError("template error: line \(line): \"{{\" is not closed with \"}}\"")
+                    throw WGTemplateError.unclosedTag(line: line, opening: "{{", closing: "}}")
                 }
                 j += 2
                 if triple {
                     guard j < chars.count, chars[j] == "}" else {
-                        throw WGHostError("template error: line \(line): \"{{{\" is not closed with \"}}}\"")
+                        throw WGTemplateError.unclosedTag(line: line, opening: "{{{", closing: "}}}")
                     }
                     j += 1
                 }
@@ -74,7 +74,7 @@ public enum WGTemplates {
                 case "!": break
                 case "&": tokens.append(.variable(name))
                 case ">", "=", "$", "<":
-                    throw WGHostError("template error: line \(line): {{\(tag)}} (partials, delimiters, blocks) is not supported here")
+                    throw WGTemplateError.unsupportedTag(line: line, tag: tag)
                 default: tokens.append(.variable(tag))
                 }
                 line += inner.filter { $0 == "\n" }.count
@@ -101,7 +101,7 @@ public enum WGTemplates {
                 if emit, let v = lookup(name, stack) { out += text(v) }
             case .close(let name):
                 guard name == until else {
-                    throw WGHostError("template error: {{/\(name)}} closes \(until.map { "{{#\($0)}}" } ?? "no section")")
+                    throw WGTemplateError.strayClose(name: name, open: until)
                 }
                 return
             case .section(let name, let inverted):
@@ -120,7 +120,7 @@ public enum WGTemplates {
                 }
             }
         }
-        if let until { throw WGHostError("template error: {{#\(until)}} is not closed with {{/\(until)}}") }
+        if let until { throw WGTemplateError.unclosedSection(name: until) }
     }
 
     /// What a section renders once per: each element of a list; a bool true once with the same stack (nil);

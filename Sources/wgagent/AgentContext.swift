@@ -14,7 +14,7 @@ struct AgentContext {
             let facts = try WGFacts.gather(host)
             let e = try WGEnrollmentStore.load(host)
             if requireEnrollment && e == nil {
-                throw WGHostError("this machine is not enrolled (no \(WGEnrollmentStore.path)): run `wgagent enroll --hub URL --token TOKEN --pin PIN` first")
+                throw WGEnrollmentFileError.notEnrolled(path: WGEnrollmentStore.path)
             }
             return AgentContext(host: host, facts: facts, enrollment: e)
         } catch {

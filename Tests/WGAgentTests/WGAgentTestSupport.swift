@@ -3,26 +3,16 @@ import Hummingbird
 import Logging
 import WGModel
 import WGProvision
+import WGProvisionTesting
 import XCTest
 
 @testable import WGHub
 
-/// A Debian 12 machine on a LAN (198.51.100.0/24 behind ens18), booted with systemd, nothing installed.
+/// A Debian 12 machine on a LAN (198.51.100.0/24 behind ens18), booted with systemd, nothing installed,
+/// forwarding already on.
 func fakeDebian(hostname: String = "site-a") -> WGFakeHost {
-    let host = WGFakeHost()
-    host.addFile("/etc/os-release", """
-        PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-        VERSION_ID="12"
-        VERSION_CODENAME=bookworm
-        ID=debian
-        """)
-    host.addFile("/etc/hostname", hostname + "\n")
-    host.addFile("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
-    host.addDirectory("/var/lib")
-    host.addDirectory("/run/systemd/system")
+    let host = WGFakeMachine.debian(hostname: hostname)
     host.addFile("/proc/sys/net/ipv4/ip_forward", "1\n")
-    host.respond(to: ["ip", "-4", "route", "show", "default"], with: WGCommandResult(stdout: "default via 198.51.100.1 dev ens18 proto static\n"))
-    host.respond(to: ["ip", "-4", "route", "show", "dev", "ens18"], with: WGCommandResult(stdout: "198.51.100.0/24 proto kernel scope link src 198.51.100.2\n"))
     return host
 }
 

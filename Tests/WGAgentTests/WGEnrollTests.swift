@@ -1,6 +1,7 @@
 import Foundation
 import WGModel
 import WGProvision
+import WGProvisionTesting
 import XCTest
 
 @testable import WGAgent

@@ -1,35 +1,15 @@
 import Foundation
 import XCTest
+import WGProcess
 
-/// Runs argv (no shell) with a deadline; the child is killed by PID when it overruns.
+/// Runs argv (no shell) with a deadline, through WGCommand (the runner agent and hub use).
 @discardableResult
 func runCommand(_ argv: [String], timeout: TimeInterval = 60, check: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : which(argv[0]) ?? "/usr/bin/\(argv[0])")
-    p.arguments = Array(argv.dropFirst())
-    let outURL = URL(fileURLWithPath: NSTemporaryDirectory() + "wghub-run-\(UUID().uuidString).out")
-    let errURL = URL(fileURLWithPath: NSTemporaryDirectory() + "wghub-run-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(20_000) }
-    if p.isRunning {
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        throw ProcessFailure("`\(argv.joined(separator: " "))` took longer than \(timeout) s and was killed")
+    let r = try WGCommand(argv, environment: ProcessInfo.processInfo.environment, timeout: .milliseconds(Int(timeout * 1000))).run()
+    if check && !r.succeeded {
+        throw ProcessFailure("`\(argv.joined(separator: " "))` exited \(r.status): \(r.stderr)\(r.stdout)")
     }
-    p.waitUntilExit()
-    let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-    let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-    if check && p.terminationStatus != 0 {
-        throw ProcessFailure("`\(argv.joined(separator: " "))` exited \(p.terminationStatus): \(err)\(out)")
-    }
-    return (p.terminationStatus, out, err)
+    return (r.status, r.stdout, r.stderr)
 }
 
 func which(_ name: String) -> String? {

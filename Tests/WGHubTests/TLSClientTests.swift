@@ -103,9 +103,9 @@ final class TLSClientTests: XCTestCase {
         XCTAssertEqual(Data(base64Encoded: String(a.pin.dropFirst(8)))?.count, 32)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { throw XCTSkip("openssl not installed") }
         let script = "openssl x509 -in '\(a.certificatePath)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"
-        let out = try WGProcessRunner().run(["/bin/sh", "-c", script]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = try runCommand(["/bin/sh", "-c", script]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual("sha256//" + out, a.pin, "the pin is what LAB.md's openssl pipeline computes")
-        let text = try WGProcessRunner().run(["openssl", "x509", "-in", a.certificatePath, "-noout", "-text"])
+        let text = try runCommand(["openssl", "x509", "-in", a.certificatePath, "-noout", "-text"]).out
         XCTAssertTrue(text.contains("IP Address:203.0.113.1"), text)
         XCTAssertTrue(text.contains("DNS:hub.example.net"))
     }

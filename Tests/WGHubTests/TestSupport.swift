@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import WGModel
 import XCTest
+import WGProcess
 
 @testable import WGHub
 
@@ -35,7 +36,7 @@ final class FakeWireGuard: WGInterfaceControl, @unchecked Sendable {
     }
 
     func setPeer(publicKey: String, allowedIPs: [String]) throws {
-        if failSetPeer { throw WGCommandError(argv: ["wg", "set"], status: 1, stderr: "fake failure") }
+        if failSetPeer { throw WGCommandError.failed(argv: ["wg", "set"], status: 1, stderr: "fake failure") }
         lock.withLock {
             peers[publicKey] = allowedIPs
             calls.append("set \(publicKey) \(allowedIPs.joined(separator: ","))")

@@ -1,65 +1,21 @@
 import Foundation
 import XCTest
+import WGProcess
 
-/// Runs a program by argv (never through a shell) and captures its output.
+/// Runs a program by argv (never through a shell) and captures its output: WGCommand, the runner agent and hub
+/// use. The wireguard-go daemon that `wg-quick up` leaves behind keeps stdout and stderr open; WGCommand stops
+/// reading when the child has exited, so these tests are also the proof that a daemon cannot hang the runner.
 struct WGRun {
     let status: Int32
     let stdout: String
     let stderr: String
 
-    /// posix_spawn + waitpid rather than Foundation.Process: Process watches for the child's exit
-    /// through an inherited socket, and the wireguard-go daemon that `wg-quick up` leaves behind
-    /// keeps that socket open, so Process never sees wg-quick end. Output goes to files for the
-    /// same reason (a pipe would never reach end-of-file), and fds above 2 are closed in the child.
     @discardableResult
     static func run(_ argv: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> WGRun {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("wgrun-\(getpid())-\(UUID().uuidString)").path
-        let paths = (input: base + ".in", out: base + ".out", err: base + ".err")
-        _ = FileManager.default.createFile(atPath: paths.input, contents: Data((stdin ?? "").utf8), attributes: [.posixPermissions: 0o600])
-        defer { for p in [paths.input, paths.out, paths.err] { try? FileManager.default.removeItem(atPath: p) } }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, paths.input, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, paths.out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, paths.err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        closeInheritedFDs(&actions)
-
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ)
-        guard rc == 0 else { throw WGSpawnError(argv: argv, errno: rc) }
-
-        // Bounded wait: a hung child (ours, by PID) is stopped after 60 s.
-        var status: Int32 = 0
-        var waited = 0
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if waited >= 600 {
-                kill(pid, SIGTERM)
-                waitpid(pid, &status, 0)
-                throw WGSpawnError(argv: argv, errno: ETIMEDOUT)
-            }
-            usleep(100_000)
-            waited += 1
-        }
-        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let o = (try? Data(contentsOf: URL(fileURLWithPath: paths.out))) ?? Data()
-        let e = (try? Data(contentsOf: URL(fileURLWithPath: paths.err))) ?? Data()
-        return WGRun(status: exit, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    /// glibc ≥ 2.34 has addclosefrom_np but Swift's Glibc module does not export it: look it up,
-    /// else close every fd /proc/self/fd lists.
-    private static func closeInheritedFDs(_ actions: inout posix_spawn_file_actions_t) {
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        if let sym = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
-            _ = unsafeBitCast(sym, to: CloseFrom.self)(&actions, 3)
-            return
-        }
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        for fd in fds.compactMap(Int32.init) where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        // Bounded: a hung child is stopped after 60 s (WGCommandError.timedOut).
+        let r = try WGCommand(argv, input: stdin.map { Array($0.utf8) }, environment: ProcessInfo.processInfo.environment,
+                              timeout: .seconds(60)).run()
+        return WGRun(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// Like `run` but fails the test on a non-zero exit, showing stderr.
@@ -70,15 +26,6 @@ struct WGRun {
             throw XCTSkip("command failed")
         }
         return r.stdout
-    }
-}
-
-struct WGSpawnError: Error, CustomStringConvertible {
-    let argv: [String]
-    let errno: Int32
-    var description: String {
-        errno == ETIMEDOUT ? "\(argv.joined(separator: " ")) did not finish within 60 s and was stopped"
-            : "cannot start \(argv[0]) (errno \(errno)): is it installed and executable?"
     }
 }
 

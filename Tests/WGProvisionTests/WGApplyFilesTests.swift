@@ -1,6 +1,7 @@
 import XCTest
 import WGModel
 @testable import WGProvision
+import WGProvisionTesting
 
 /// Apply on a fake machine for the file resources: keys, wg0.conf, sysctl, and what a re-run does.
 final class WGApplyFilesTests: XCTestCase {

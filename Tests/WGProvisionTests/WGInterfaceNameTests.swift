@@ -3,6 +3,7 @@ import WGModel
 import XCTest
 
 @testable import WGProvision
+import WGProvisionTesting
 
 /// Interface names: the kernel's rules (dev_valid_name), and what may go into a PostUp line wg-quick runs in bash.
 final class WGInterfaceNameTests: XCTestCase {

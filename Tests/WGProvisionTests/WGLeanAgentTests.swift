@@ -1,6 +1,7 @@
 import XCTest
 import WGModel
 @testable import WGProvision
+import WGProvisionTesting
 
 /// What replaced Yams, swift-mustache and spawned programs in the agent: WGYAML (libyaml), WGTemplates (a Mustache
 /// subset), WGFileFacts (files instead of `ip`, `dpkg-query`, `ufw`), WGText.

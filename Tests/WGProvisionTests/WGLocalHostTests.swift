@@ -33,7 +33,9 @@ final class WGLocalHostTests: XCTestCase {
         var lines: [String] = []
         let r2 = try host.run(["sh", "-c", "echo one; echo two >&2; echo three; exit 3"], input: nil) { lines.append($0) }
         XCTAssertEqual(r2.status, 3)
-        XCTAssertEqual(Set(lines), ["one", "two", "three"])
+        XCTAssertEqual(lines, ["one", "three"], "stdout lines, in order, as they come")
+        XCTAssertEqual(r2.stdout, "one\nthree\n")
+        XCTAssertEqual(r2.stderr, "two\n", "stderr kept apart")
         let big = Data(repeating: 65, count: 1 << 20)
         let r3 = try host.run(["cat"], input: big, onLine: nil)
         XCTAssertEqual(r3.stdout.utf8.count, 1 << 20, "large stdin and stdout do not deadlock")

@@ -4,9 +4,12 @@ import FoundationEssentials
 import Foundation
 #endif
 import WGModel
+import WGProvision
 
 /// An in-memory machine for fast unit tests of facts, plans and argv: files in a dictionary, commands
-/// recorded and answered by scripted responders. Never the only proof that something works.
+/// recorded and answered by scripted responders. It fails closed: a command nobody answered throws
+/// `WGFakeHostError.unanswered` (and is listed in `unanswered`) instead of reading as a success.
+/// Never the only proof that something works.
 public final class WGFakeHost: WGHost, @unchecked Sendable {
     public struct File: Equatable {
         public var data: Data
@@ -16,7 +19,9 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
     public let root = "/"
     public private(set) var files: [String: File] = [:]
     public private(set) var commands: [[String]] = []
-    /// First responder whose prefix matches argv answers; unmatched commands succeed with no output.
+    /// Commands that were run but that no responder answered (each also threw).
+    public private(set) var unanswered: [[String]] = []
+    /// First responder whose prefix matches argv answers; an unmatched command throws.
     private var responders: [(prefix: [String], answer: ([String]) -> WGCommandResult)] = []
 
     public init() {}
@@ -60,7 +65,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
 
     public func readFile(_ path: String) throws -> Data? {
         guard let f = files[path] else { return nil }
-        if f.info.isDirectory { throw WGHostError("cannot read \(path): is a directory") }
+        if f.info.isDirectory { throw WGFileError.read(path: path, reason: "is a directory") }
         return f.data
     }
 
@@ -74,7 +79,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
 
     public func writeFileAtomically(_ path: String, contents: Data, permissions: UInt32) throws {
         let dir = WGPath.deletingLastComponent(path)
-        guard files[dir]?.info.isDirectory == true else { throw WGHostError("cannot create \(path): no directory \(dir)") }
+        guard files[dir]?.info.isDirectory == true else { throw WGFileError.create(path: path, reason: "no directory \(dir)") }
         var info = files[path]?.info ?? WGFileInfo(permissions: permissions)
         info.permissions = permissions
         files[path] = File(data: contents, info: info)
@@ -82,7 +87,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
 
     public func makeDirectory(_ path: String, permissions: UInt32) throws {
         let parent = WGPath.deletingLastComponent(path)
-        guard files[parent]?.info.isDirectory == true else { throw WGHostError("cannot create directory \(path): no \(parent)") }
+        guard files[parent]?.info.isDirectory == true else { throw WGFileError.makeDirectory(path: path, reason: "no \(parent)") }
         if files[path] == nil {
             files[path] = File(data: Data(), info: WGFileInfo(permissions: permissions, isDirectory: true))
         }
@@ -90,7 +95,7 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
     }
 
     public func setPermissions(_ path: String, _ permissions: UInt32) throws {
-        guard files[path] != nil else { throw WGHostError("cannot chmod \(path): no such file") }
+        guard files[path] != nil else { throw WGFileError.chmod(path: path, permissions: permissions, reason: "no such file") }
         files[path]?.info.permissions = permissions
     }
 
@@ -107,6 +112,19 @@ public final class WGFakeHost: WGHost, @unchecked Sendable {
             if let onLine { (result.stdout + result.stderr).split(separator: "\n").forEach { onLine(String($0)) } }
             return result
         }
-        return WGCommandResult()
+        unanswered.append(argv)
+        throw WGFakeHostError.unanswered(argv: argv)
+    }
+}
+
+/// What the fake host refuses, naming the way out for the test's author.
+public enum WGFakeHostError: Error, CustomStringConvertible, Equatable {
+    case unanswered(argv: [String])
+
+    public var description: String {
+        switch self {
+        case .unanswered(let argv):
+            return "fake host: nobody answers `\(argv.joined(separator: " "))` (add host.respond(to: \(Array(argv.prefix(2))), …) to the test)"
+        }
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Durations as the CLI takes them: `90s`, `15m`, `24h`, `7d`, or plain seconds.
+public enum WGDurations {
+    public static func parse(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let last = t.last else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
+        if let mult = units[last] {
+            guard let v = Double(t.dropLast()), v > 0, v.isFinite else { return nil }
+            return v * mult
+        }
+        guard let v = Double(t), v > 0, v.isFinite else { return nil }
+        return v
+    }
+
+    public static func describe(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds.rounded())
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172800 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+}
