@@ -5,43 +5,6 @@ import Foundation
 #endif
 import WGModel
 
-/// One resource's outcome in a run.
-public struct WGResourceOutcome: Sendable, Encodable {
-    public enum Status: String, Sendable, Encodable {
-        case ok, changed, failed
-        /// Dry run: would change.
-        case pending
-        /// Not reached because an earlier resource failed.
-        case skipped
-    }
-    public var name: String
-    public var status: Status
-    public var reason: String
-    public var changes: [WGChange]
-    public var error: String?
-}
-
-/// A whole run: the report for humans and for `--json`.
-public struct WGRunReport: Sendable, Encodable {
-    public var dryRun: Bool
-    public var resources: [WGResourceOutcome]
-
-    public var changed: Int { resources.filter { $0.status == .changed || $0.status == .pending }.count }
-    public var ok: Int { resources.filter { $0.status == .ok }.count }
-    public var failed: Int { resources.filter { $0.status == .failed }.count }
-    public var converged: Bool { failed == 0 && !resources.contains { $0.status == .skipped } }
-
-    enum CodingKeys: String, CodingKey { case dryRun = "dry_run", changed, ok, failed, resources }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(dryRun, forKey: .dryRun)
-        try c.encode(changed, forKey: .changed)
-        try c.encode(ok, forKey: .ok)
-        try c.encode(failed, forKey: .failed)
-        try c.encode(resources, forKey: .resources)
-    }
-}
-
 /// Plans each resource against the machine as it is *at that moment* and, unless it is a dry run, carries
 /// out the changes before planning the next one. So a re-run after an interruption simply finds what is
 /// left to do, and a later resource sees the packages an earlier one installed.

@@ -74,22 +74,3 @@ extension WGChange: Encodable {
         try c.encodeIfPresent(diff, forKey: .diff)
     }
 }
-
-/// What a resource found: nothing to do (and why), or the changes that would bring it in line.
-public struct WGResourcePlan: Sendable {
-    public var reason: String
-    public var changes: [WGChange]
-
-    public static func ok(_ reason: String) -> WGResourcePlan { WGResourcePlan(reason: reason, changes: []) }
-    public static func change(_ reason: String, _ changes: [WGChange]) -> WGResourcePlan {
-        WGResourcePlan(reason: reason, changes: changes)
-    }
-    public var isOK: Bool { changes.isEmpty }
-}
-
-/// A thing wgagent converges: reads facts, compares them with the desired state, returns a plan.
-/// Planning never changes the machine.
-public protocol WGResource: Sendable {
-    var name: String { get }
-    func plan(_ context: WGContext) throws -> WGResourcePlan
-}

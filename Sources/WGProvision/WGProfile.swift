@@ -5,13 +5,6 @@ import Foundation
 #endif
 import WGModel
 
-/// The role a profile plays; each role turns variables into a desired state in `WGSpec`.
-public enum WGRole: String, Sendable, CaseIterable, Codable {
-    case hub
-    case siteGateway = "site-gateway"
-    case roadwarrior
-}
-
 /// The kind of value a variable holds; checked before anything is planned.
 public enum WGVariableType: String, Sendable, CaseIterable {
     case cidr, cidrList = "cidr-list", endpoint, key, port, seconds, choice, sshKey = "ssh-key", text, peers
