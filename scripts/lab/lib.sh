@@ -51,8 +51,39 @@
 #   lab_bad TEXT                         count a failure without exiting
 #   lab_summary                          print "N passed, N failed"; return 1 if any failed
 #
-# Variables: LAB_DIR (work dir), LAB_ID (run id), LAB_PASS / LAB_FAIL (counters), LAB_LIB_DIR,
-# LAB_BOOT_TIMEOUT, LAB_STOP_TIMEOUT. Env: WGLAB_CACHE (image cache, see image.sh), WGLAB_KEEP=1 keeps the
+# Shared steps of the system tests (each tests/system/*.sh main() is a short list of named steps; a step
+# that more than one test takes lives here, once; the others are functions of the test file):
+#   lab_require_binary NAME PATH VAR [HINT]   exit 1 ("0 passed, 1 failed") unless PATH is executable; the
+#                                        error names the binary, the variable that sets it and how to build it
+#   lab_router PEER_NS PEER_IF PEER_ADDR WAN_ADDR   a home router: namespace "router", its wan0 (WAN_ADDR)
+#                                        linked to PEER_NS:PEER_IF (PEER_ADDR), ip_forward=1, MASQUERADE out of
+#                                        wan0 (the LAN side and any FORWARD policy are the test's own)
+#   lab_hub_peer IF ADDR PORT            in namespace "hub" (made before): wireguard-go IF (stopped by
+#                                        lab_cleanup), a fresh key ($LAB_DIR/hub.key, public key in
+#                                        $LAB_HUB_PUB), listening on PORT, address ADDR (CIDR), up
+#   lab_hub_wg ARGS…                     wg ARGS… in namespace "hub"
+#   lab_hub_serve LOG READY SECS CMD…    start CMD (wghub serve …) in namespace "hub" in the background (PID in
+#                                        $LAB_HUB_PID), wait ≤ SECS s until LOG has a line matching the extended
+#                                        regex READY; lab_fail (log shown) when CMD dies or never prints it
+#   lab_hub_api PIN TOKEN URL            curl URL from namespace "hub": TLS pinned to PIN, Bearer TOKEN, body on
+#                                        stdout, non-zero on an HTTP error (10 s bound)
+#   lab_vm_install VM NAME PATH [NAME PATH…]   copy each PATH into the VM as /usr/local/bin/NAME; lab_fail
+#                                        unless ldd finds every shared library they need in the VM
+#   lab_agent_vm VM KIND NETNS           lab_vm_boot VM KIND NETNS, then lab_vm_install VM wgagent "$WGAGENT_BIN"
+#   lab_vm_install_ping VM               apt-get install iputils-ping in the VM, offline from its apt cache (log
+#                                        $LAB_DIR/apt-VM.log); returns apt's status
+#   lab_vm_ensure_ping VM                the same unless ping is there already; a failure is counted (lab_bad)
+#   lab_handshake KEY WG_CMD…            print the latest handshake (Unix time, 0 = never) with peer KEY, as
+#                                        `WG_CMD… latest-handshakes` shows it (e.g. lab_hub_wg show wgp1)
+#   lab_wait_handshake TRIES POKE KEY WG_CMD…   up to TRIES times: lab_handshake, done when not 0, else POKE (a
+#                                        command, word-split: 'sleep 0.5', or a function that sends traffic);
+#                                        prints the last value; status 0 when there was a handshake
+#   lab_json_extract IN OUT '{'|'['      the first JSON object (or array) in the text file IN (text before it is
+#                                        tolerated) written to OUT; status 1 (reason on stderr) when there is none
+#   lab_sqlite DBFILE SQL                SQL on an SQLite file, read-only; rows on stdout, columns joined by '|'
+#
+# Variables: LAB_DIR (work dir), LAB_ID (run id), LAB_PASS / LAB_FAIL (counters), LAB_LIB_DIR, LAB_HUB_PUB,
+# LAB_HUB_PID, LAB_BOOT_TIMEOUT, LAB_STOP_TIMEOUT. Env: WGLAB_CACHE (image cache, see image.sh), WGLAB_KEEP=1 keeps the
 # work dir (VM roots and logs) after the run for debugging.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -423,4 +454,119 @@ lab_vm_stop() {
   LAB_VM_PID1[$name]=""
   _lab_umount "${LAB_VM_ROOTDIR[$name]}"
   return 0
+}
+
+# ------------------------------------------------------------------ shared steps of the system tests
+lab_require_binary() {
+  local name=$1 path=$2 var=$3 hint=${4:-scripts/build-release.sh}
+  [ -x "$path" ] && return 0
+  echo "$(basename "$0" .sh): ERROR: no $name binary at $path (set $var, or build it: $hint)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+lab_router() {
+  local peer_ns=$1 peer_if=$2 peer_addr=$3 wan_addr=$4
+  lab_netns router
+  lab_link "$peer_ns" "$peer_if" "$peer_addr" router wan0 "$wan_addr"
+  lab_ns_exec router sysctl -q -w net.ipv4.ip_forward=1 || lab_fail "ip_forward in the router namespace"
+  lab_ns_exec router iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE || lab_fail "MASQUERADE in the router namespace"
+}
+
+lab_hub_wg() { lab_ns_exec hub wg "$@"; }
+
+lab_hub_peer() {
+  local ifc=$1 addr=$2 port=$3 i sock="/run/wireguard/$1.sock"
+  (umask 077; wg genkey >"$LAB_DIR/hub.key")
+  LAB_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
+  lab_track_file "$sock"
+  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$ifc"
+  for ((i = 0; i < 50; i++)); do [ -S "$sock" ] && break; sleep 0.1; done
+  [ -S "$sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $ifc did not start"; }
+  lab_hub_wg set "$ifc" private-key "$LAB_DIR/hub.key" listen-port "$port" || lab_fail "wg set $ifc"
+  lab_addr hub "$ifc" "$addr"
+  ip -n "$(lab_ns hub)" link set "$ifc" up || lab_fail "link up $ifc"
+}
+
+lab_hub_serve() {
+  local log=$1 ready=$2 secs=$3 i; shift 3
+  lab_bg "$log" ip netns exec "$(lab_ns hub)" "$@"
+  LAB_HUB_PID=$LAB_LAST_PID
+  for ((i = 0; i < secs * 10; i++)); do
+    if grep -qE -- "$ready" "$log" 2>/dev/null; then return 0; fi
+    _lab_alive "$LAB_HUB_PID" || break
+    sleep 0.1
+  done
+  if grep -qE -- "$ready" "$log" 2>/dev/null; then return 0; fi
+  sed 's/^/          | /' "$log" >&2
+  lab_fail "$1 $2: no line matching '$ready' within $secs s (alive: $(_lab_alive "$LAB_HUB_PID" && echo yes || echo no))"
+}
+
+lab_hub_api() {
+  local pin=$1 token=$2 url=$3
+  lab_ns_exec hub timeout 10 curl -sS --fail-with-body -k --pinnedpubkey "$pin" \
+    -H "Authorization: Bearer $token" "$url"
+}
+
+lab_vm_install() {
+  local vm=$1 dests=() missing; shift
+  while [ $# -ge 2 ]; do
+    lab_vm_copy "$vm" "$2" "/usr/local/bin/$1" || lab_fail "copy $2 into the VM $vm"
+    dests+=("/usr/local/bin/$1")
+    shift 2
+  done
+  missing=$(lab_vm_exec "$vm" ldd "${dests[@]}" 2>&1 | grep 'not found')
+  # shellcheck disable=SC2086
+  [ -z "$missing" ] || lab_fail "${dests[*]} need shared libraries the VM $vm lacks: $(echo $missing)"
+}
+
+lab_agent_vm() {
+  lab_vm_boot "$1" "$2" "$3"
+  lab_vm_install "$1" wgagent "$WGAGENT_BIN"
+}
+
+lab_vm_install_ping() {
+  lab_vm_exec "$1" timeout 120 apt-get install -y -q --no-install-recommends iputils-ping >"$LAB_DIR/apt-$1.log" 2>&1
+}
+
+lab_vm_ensure_ping() {
+  lab_vm_sh "$1" 'command -v ping >/dev/null' && return 0
+  lab_vm_install_ping "$1" || lab_bad "install iputils-ping offline in the VM $1 (for the ping checks)"
+}
+
+lab_handshake() {
+  local key=$1; shift
+  "$@" latest-handshakes 2>/dev/null | awk -v k="$key" '$1 == k {print $2}'
+}
+
+lab_wait_handshake() {
+  local tries=$1 poke=$2 key=$3 hs="" i; shift 3
+  for ((i = 0; i < tries; i++)); do
+    hs=$(lab_handshake "$key" "$@")
+    [ -n "$hs" ] && [ "$hs" != 0 ] && break
+    $poke
+  done
+  printf '%s' "$hs"
+  [ -n "$hs" ] && [ "$hs" != 0 ]
+}
+
+lab_json_extract() {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import json, sys
+s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+i = s.find(sys.argv[3])
+if i < 0:
+    sys.exit("no JSON %s in output" % ("array" if sys.argv[3] == "[" else "object"))
+obj, _ = json.JSONDecoder().raw_decode(s[i:])
+json.dump(obj, open(sys.argv[2], "w"))
+EOF
+}
+
+lab_sqlite() {
+  python3 - "$1" "$2" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+for row in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+EOF
 }

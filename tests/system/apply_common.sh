@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared body of tests/system/test_apply_{systemd,openrc}.sh: `wgagent apply --profile site-gateway` on a
 # real VM (systemd-nspawn, see scripts/lab/lib.sh), checked with the VM's own tools, then a real tunnel
-# to a "hub peer" namespace running wireguard-go.
+# to a "hub peer" namespace running wireguard-go. The site-gateway helpers (ap_*) serve the doctor test
+# too; the apply test's steps follow them, and ap_main KIND lists them in order.
 #
 #   hub namespace                                   site namespace (VM)
 #   wgp<PID> 192.0.2.1/24, :51820  <-- tunnel -->   wg0 192.0.2.2/24 (made by wgagent)
@@ -34,19 +35,6 @@ AP_RC=0           # exit status of the last ap_run
 AP_OUT=""         # stdout of the last ap_run
 AP_JSON=""        # its JSON object, normalized (file)
 
-# JSON object out of a command's stdout (tolerates text before it), normalized for jq.
-ap_json_normalize() {   # ap_json_normalize IN OUT
-  python3 - "$1" "$2" <<'EOF'
-import json, sys
-s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-i = s.find("{")
-if i < 0:
-    sys.exit("no JSON object in output")
-obj, _ = json.JSONDecoder().raw_decode(s[i:])
-json.dump(obj, open(sys.argv[2], "w"))
-EOF
-}
-
 # jq on the last run's JSON; prints "" when it is not there.
 ap_jq() { [ -s "$AP_JSON" ] && jq -r "$@" "$AP_JSON" 2>/dev/null; }
 
@@ -63,7 +51,7 @@ ap_run() {
   AP_OUT="$base.out"
   AP_JSON="$base.json"
   rm -f "$AP_JSON"
-  if ! ap_json_normalize "$base.out" "$AP_JSON" 2>"$base.jsonerr"; then
+  if ! lab_json_extract "$base.out" "$AP_JSON" '{' 2>"$base.jsonerr"; then
     lab_info "wgagent $verb ($label): exit $AP_RC after $((SECONDS - t0)) s, no JSON on stdout ($(cat "$base.jsonerr"))"
     tail -n 20 "$base.err" | sed 's/^/          | /' >&2
     return 0
@@ -84,71 +72,58 @@ ap_expect_key() {   # ap_expect_key TEXT — the key file's sha256 is still $AP_
   else lab_bad "$1: was '${AP_KEY_SHA:-missing}', now '${now:-missing}'"; fi
 }
 
-
-ap_hub_wg() { lab_ns_exec hub wg "$@"; }
-
 # ap_hub_peer — hub and site namespaces linked (site default via the hub), wireguard-go $AP_HUB_IF up in the
 # hub namespace with a fresh key ($AP_HUB_PUB) on $AP_PORT. Shared by the apply and doctor tests.
 ap_hub_peer() {
-  local i
   lab_step "hub peer namespace: wireguard-go $AP_HUB_IF $AP_HUB_ADDR/24 listening on $AP_PORT"
   lab_netns hub
   lab_netns site
   lab_link hub hubveth "$AP_HUB_LINK/24" site "$AP_UPLINK" "$AP_SITE_LINK/24"
   lab_route site default via "$AP_HUB_LINK"
-  (umask 077; wg genkey >"$LAB_DIR/hub.key")
-  AP_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
-  lab_track_file "/run/wireguard/$AP_HUB_IF.sock"
-  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$AP_HUB_IF"
-  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$AP_HUB_IF.sock" ] && break; sleep 0.1; done
-  [ -S "/run/wireguard/$AP_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $AP_HUB_IF did not start"; }
-  ap_hub_wg set "$AP_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$AP_PORT" || lab_fail "wg set $AP_HUB_IF"
-  lab_addr hub "$AP_HUB_IF" "$AP_HUB_ADDR/24"
-  ip -n "$(lab_ns hub)" link set "$AP_HUB_IF" up || lab_fail "link up $AP_HUB_IF"
+  lab_hub_peer "$AP_HUB_IF" "$AP_HUB_ADDR/24" "$AP_PORT"
+  AP_HUB_PUB=$LAB_HUB_PUB
 }
 
-# ap_main KIND — the whole test for systemd|openrc.
-ap_main() {
-  local kind=$1
-  lab_require_root_and_tools wg wireguard-go jq python3 ping sha256sum
-  if [ ! -x "$WGAGENT_BIN" ]; then
-    echo "test_apply_$kind: ERROR: no agent binary at $WGAGENT_BIN (WGAGENT_BIN)." >&2
-    echo "  build it: scripts/build-release.sh  (swift build -c release --static-swift-stdlib --product wgagent)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  lab_init
-  AP_EXTRA_VARS=()
-  local i
+# ap_hub_learns_site — the hub peer gets the site's key (wg0.pub, in $AP_SITE_PUB) for $AP_SITE_ADDR/32.
+ap_hub_learns_site() {
+  [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
+  lab_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
+}
 
+# ------------------------------------------------------------------ the steps of the apply tests
+hub_peer() {
   ap_hub_peer
   lab_check "hub interface $AP_HUB_IF listens on $AP_PORT" \
-    test "$(ap_hub_wg show "$AP_HUB_IF" listen-port)" = "$AP_PORT"
+    test "$(lab_hub_wg show "$AP_HUB_IF" listen-port)" = "$AP_PORT"
+}
 
-  lab_step "boot the $kind VM in its namespace, copy the agent in"
-  lab_vm_boot "$AP_VM" "$kind" site
-  lab_vm_copy "$AP_VM" "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy $WGAGENT_BIN into the VM"
-  local missing
-  missing=$(lab_vm_exec "$AP_VM" ldd /usr/local/bin/wgagent 2>&1 | grep 'not found')
-  # shellcheck disable=SC2086
-  [ -z "$missing" ] || lab_fail "the agent needs shared libraries the VM lacks: $(echo $missing)"
+site_vm() {
+  lab_step "boot the $AP_KIND VM in its namespace, copy the agent in"
+  lab_agent_vm "$AP_VM" "$AP_KIND" site
   lab_info "agent's shared libraries: $(lab_vm_exec "$AP_VM" ldd /usr/local/bin/wgagent 2>&1 | awk '/=>|ld-linux/ {print $1}' | tr '\n' ' ')"
   lab_check "VM has no kernel WireGuard (the agent must bring wireguard-go)" \
     lab_vm_sh "$AP_VM" '! test -e /sys/module/wireguard'
+}
+
+admin_ssh_key() {
   if command -v ssh-keygen >/dev/null; then
     ssh-keygen -q -t ed25519 -N '' -C wglab-admin -f "$LAB_DIR/admin_ed25519" </dev/null
     AP_EXTRA_VARS+=(--var "admin_ssh_key=$(cat "$LAB_DIR/admin_ed25519.pub")")
   else
     lab_info "no ssh-keygen on the host: admin_ssh_key not exercised"
   fi
+}
 
+apply_killed_half_way() {
   lab_step "an apply killed half way: wgagent and its apt/dpkg children get SIGKILL ${AP_KILL_AFTER:-4} s in"
   local v="--var address=$AP_SITE_ADDR/24 --var hub_endpoint=$AP_HUB_LINK:$AP_PORT --var hub_public_key=$AP_HUB_PUB"
   # setsid: wgagent leads its own process group, so the kill takes dpkg down mid-install too (a power cut).
   lab_vm_sh "$AP_VM" "setsid /usr/local/bin/wgagent apply --profile site-gateway $v >/var/log/wgagent-killed.log 2>&1 &
     pid=\$!; sleep ${AP_KILL_AFTER:-4}; kill -9 -\$pid 2>/dev/null; kill -9 \$pid 2>/dev/null; exit 0"
   lab_info "killed; its output so far: $(lab_vm_exec "$AP_VM" tail -n 3 /var/log/wgagent-killed.log 2>/dev/null | tr '\n' ' ' | cut -c1-200)"
+}
 
+first_apply() {
   lab_step "first full apply after the kill (installs packages offline from the image's apt cache)"
   ap_run apply1 apply
   lab_expect "apply exits 0" 0 "$AP_RC"
@@ -157,7 +132,9 @@ ap_main() {
   lab_check "first apply changed something (changed=$changed1)" test "${changed1:-0}" -gt 0
   AP_KEY_SHA=$(ap_key_sha)
   lab_check "key file /etc/wireguard/wg0.key exists" test -n "$AP_KEY_SHA"
+}
 
+vm_as_its_tools_see_it() {
   lab_step "the VM as its own tools see it"
   lab_check "id wgadmin" lab_vm_exec "$AP_VM" id wgadmin
   local groups; groups=$(lab_vm_exec "$AP_VM" id -nG wgadmin 2>/dev/null)
@@ -179,7 +156,7 @@ ap_main() {
   lab_check "ufw: deny (incoming), allow (outgoing)" grep -qE '^Default: deny \(incoming\), allow \(outgoing\)' <<<"$ufw"
   lab_check "ufw: 22/tcp allowed in" grep -qE '^(22/tcp|22|OpenSSH) +ALLOW IN' <<<"$ufw"
   lab_check "ufw: $AP_PORT/udp allowed in" grep -qE "^$AP_PORT/udp +ALLOW IN" <<<"$ufw"
-  case $kind in
+  case $AP_KIND in
     systemd)
       lab_expect "systemctl is-enabled wg-quick@wg0" enabled "$(lab_vm_exec "$AP_VM" systemctl is-enabled wg-quick@wg0 2>&1)"
       lab_expect "systemctl is-active wg-quick@wg0" active "$(lab_vm_exec "$AP_VM" systemctl is-active wg-quick@wg0 2>&1)"
@@ -199,7 +176,9 @@ ap_main() {
     lab_check "NAT: MASQUERADE out of the real egress interface $AP_UPLINK" \
       lab_vm_sh "$AP_VM" "iptables -t nat -S | grep -- '-o $AP_UPLINK' | grep -q MASQUERADE"
   fi
+}
 
+second_apply_changes_nothing() {
   lab_step "second apply changes nothing"
   ap_run apply2 apply
   lab_expect "second apply exits 0" 0 "$AP_RC"
@@ -209,24 +188,22 @@ ap_main() {
   ap_run plan0 plan
   lab_expect "plan on the provisioned VM: exit 0" 0 "$AP_RC"
   lab_expect "plan on the provisioned VM: changes over all resources" 0 "$(ap_jq '[.resources[] | (.changes // []) | length] | add')"
+}
 
+ap_ping_hub() { lab_vm_exec "$AP_VM" ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1; }   # traffic triggers a handshake
+
+tunnel_both_ways() {
   lab_step "tunnel: the hub learns the site's key, handshake, pings both ways"
-  [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
-  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
-  if ! lab_vm_sh "$AP_VM" 'command -v ping >/dev/null'; then
-    lab_vm_exec "$AP_VM" timeout 120 apt-get install -y -q --no-install-recommends iputils-ping \
-      >"$LAB_DIR/apt-ping.log" 2>&1 || lab_bad "install iputils-ping offline in the VM (for the ping checks)"
-  fi
-  local hs=0
-  for ((i = 0; i < 30; i++)); do
-    hs=$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk '{print $2}')
-    [ -n "$hs" ] && [ "$hs" != 0 ] && break
-    lab_vm_exec "$AP_VM" ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1   # traffic triggers a handshake
-  done
+  ap_hub_learns_site
+  lab_vm_ensure_ping "$AP_VM"
+  local hs
+  hs=$(lab_wait_handshake 30 ap_ping_hub "$AP_HUB_PUB" lab_vm_exec "$AP_VM" wg show wg0)
   lab_check "handshake with the hub (latest-handshake $hs)" test -n "$hs" -a "$hs" != 0
   lab_check "VM: ping -c 3 $AP_HUB_ADDR" lab_vm_exec "$AP_VM" ping -c 3 -W 2 "$AP_HUB_ADDR"
   lab_check "hub: ping -c 3 $AP_SITE_ADDR" lab_ns_exec hub ping -c 3 -W 2 "$AP_SITE_ADDR"
+}
 
+drift_shows_in_plan() {
   lab_step "drift: ip_forward=0, plan shows exactly one change, on sysctl"
   lab_vm_exec "$AP_VM" sysctl -w net.ipv4.ip_forward=0 >/dev/null 2>&1 || lab_bad "sysctl -w net.ipv4.ip_forward=0"
   ap_run plan1 plan
@@ -235,7 +212,9 @@ ap_main() {
   lab_expect "plan: the resource with changes" sysctl "$(ap_jq '[.resources[] | select(((.changes // []) | length) > 0) | .name] | join(",")')"
   lab_expect "plan changed nothing (ip_forward still 0)" 0 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   ap_expect_key "key unchanged after plan"
+}
 
+apply_repairs_drift() {
   lab_step "apply repairs the drift"
   ap_run apply3 apply
   lab_expect "third apply exits 0" 0 "$AP_RC"
@@ -243,8 +222,30 @@ ap_main() {
   lab_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   ap_expect_key "key unchanged after the third apply"
   lab_check "tunnel still up: VM pings $AP_HUB_ADDR" lab_vm_exec "$AP_VM" ping -c 1 -W 2 "$AP_HUB_ADDR"
+}
 
+stop() {
   lab_step "stop"
   lab_vm_stop "$AP_VM"
+}
+
+# ap_main KIND — the whole apply test for systemd|openrc, step by step.
+ap_main() {
+  AP_KIND=$1
+  lab_require_root_and_tools wg wireguard-go jq python3 ping sha256sum
+  lab_require_binary wgagent "$WGAGENT_BIN" WGAGENT_BIN
+  lab_init
+  AP_EXTRA_VARS=()
+  hub_peer
+  site_vm
+  admin_ssh_key
+  apply_killed_half_way
+  first_apply
+  vm_as_its_tools_see_it
+  second_apply_changes_nothing
+  tunnel_both_ways
+  drift_shows_in_plan
+  apply_repairs_drift
+  stop
   lab_summary
 }

@@ -23,17 +23,14 @@ dr_run() {
   lab_vm_exec "$AP_VM" timeout "$DOCTOR_TIMEOUT" /usr/local/bin/wgagent doctor --json >"$base.out" 2>"$base.err" || DR_RC=$?
   DR_JSON="$base.json"
   rm -f "$DR_JSON"
-  python3 - "$base.out" "$DR_JSON" 2>"$base.jsonerr" <<'EOF' || true
-import json, sys
-s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-i = s.find("[")
-if i < 0:
-    sys.exit("no JSON array in output")
-obj, _ = json.JSONDecoder().raw_decode(s[i:])
-if not isinstance(obj, list) or not all(isinstance(f, dict) and {"check", "verdict", "detail"} <= f.keys() for f in obj):
-    sys.exit("not an array of {check, verdict, detail, fix}")
-json.dump(obj, open(sys.argv[2], "w"))
-EOF
+  # An array of findings, each with check, verdict and detail (and a fix where there is one).
+  if ! lab_json_extract "$base.out" "$DR_JSON" '[' 2>"$base.jsonerr"; then
+    rm -f "$DR_JSON"
+  elif ! jq -e 'type == "array" and all(.[]; type == "object" and has("check") and has("verdict") and has("detail"))' \
+      "$DR_JSON" >/dev/null 2>&1; then
+    echo "not an array of {check, verdict, detail, fix}" >"$base.jsonerr"
+    rm -f "$DR_JSON"
+  fi
   if [ ! -s "$DR_JSON" ]; then
     lab_info "doctor ($1): exit $DR_RC, no findings JSON ($(cat "$base.jsonerr" 2>/dev/null | tail -n 1))"
     tail -n 10 "$base.err" | sed 's/^/          | /' >&2
@@ -70,11 +67,13 @@ dr_broken() {
   lab_info "$check fix: $fix"
 }
 
+dr_hub_handshake() { lab_handshake "$AP_HUB_PUB" lab_vm_exec "$AP_VM" wg show wg0; }
+
 # Wait (bounded) until the VM's hub peer has a handshake at most 30 s old; traffic triggers one.
 dr_wait_handshake() {
   local i hs now
   for ((i = 0; i < 30; i++)); do
-    hs=$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$AP_HUB_PUB" '$1 == k {print $2}')
+    hs=$(dr_hub_handshake)
     now=$(lab_vm_exec "$AP_VM" date +%s 2>/dev/null)
     if [ -n "$hs" ] && [ "$hs" != 0 ] && [ -n "$now" ] && [ $((now - hs)) -le 30 ]; then
       lab_ok "$1: handshake with the hub ($((now - hs)) s ago)"; return 0
@@ -92,35 +91,23 @@ dr_apply() {   # dr_apply LABEL [EXTRA ARGS…] — wgagent apply, must exit 0 w
   lab_expect "$label: no resource failed" 0 "$(ap_jq .failed)"
 }
 
-main() {
-  lab_require_root_and_tools wg wireguard-go jq python3 ping sha256sum
-  if [ ! -x "$WGAGENT_BIN" ]; then
-    echo "test_doctor_systemd: ERROR: no agent binary at $WGAGENT_BIN (WGAGENT_BIN); build it: scripts/build-release.sh" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  lab_init
-  AP_EXTRA_VARS=()
-  local i
-
-  ap_hub_peer
-
+# ------------------------------------------------------------------ the steps
+site_applied_tunnel_up() {
   lab_step "boot the systemd VM, copy the agent in, apply site-gateway"
-  lab_vm_boot "$AP_VM" systemd site
-  lab_vm_copy "$AP_VM" "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy $WGAGENT_BIN into the VM"
+  lab_agent_vm "$AP_VM" systemd site
   dr_apply apply1
   AP_SITE_PUB=$(lab_vm_exec "$AP_VM" cat /etc/wireguard/wg0.pub 2>/dev/null)
-  [ -n "$AP_SITE_PUB" ] || lab_fail "no site public key (/etc/wireguard/wg0.pub): cannot configure the hub"
-  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
-  if ! lab_vm_sh "$AP_VM" 'command -v ping >/dev/null'; then
-    lab_vm_exec "$AP_VM" timeout 120 apt-get install -y -q --no-install-recommends iputils-ping \
-      >"$LAB_DIR/apt-ping.log" 2>&1 || lab_bad "install iputils-ping offline in the VM"
-  fi
+  ap_hub_learns_site
+  lab_vm_ensure_ping "$AP_VM"
   dr_wait_handshake "tunnel"
+}
 
+healthy_vm() {
   lab_step "healthy VM: the doctor finds nothing"
   dr_clean healthy
+}
 
+break_forwarding() {
   lab_step "break 1: forwarding off (sysctl -w net.ipv4.ip_forward=0)"
   lab_check "sysctl -w net.ipv4.ip_forward=0" lab_vm_exec "$AP_VM" sysctl -w net.ipv4.ip_forward=0
   dr_broken forwarding-off forwarding
@@ -128,7 +115,9 @@ main() {
   lab_expect "ip_forward back to 1" 1 "$(lab_vm_exec "$AP_VM" sysctl -n net.ipv4.ip_forward 2>&1)"
   dr_wait_handshake "after repair 1"
   dr_clean repaired1
+}
 
+break_ufw_route() {
   lab_step "break 2: ufw route delete allow in on wg0 out on $AP_UPLINK"
   lab_check "ufw route delete allow in on wg0 out on $AP_UPLINK" \
     lab_vm_exec "$AP_VM" ufw route delete allow in on wg0 out on "$AP_UPLINK"
@@ -140,14 +129,18 @@ main() {
     lab_vm_sh "$AP_VM" "ufw show added | grep -q 'route allow in on wg0 out on $AP_UPLINK'"
   dr_wait_handshake "after repair 2"
   dr_clean repaired2
+}
 
+break_nat_live() {
   lab_step "break 3a: a live MASQUERADE rule out of eth9 (not the egress $AP_UPLINK)"
   local rule=(POSTROUTING -s "${AP_HUB_ADDR%.*}.0/24" -o eth9 -j MASQUERADE)
   lab_check "iptables -t nat -A ${rule[*]}" lab_vm_exec "$AP_VM" iptables -t nat -A "${rule[@]}"
   dr_broken nat-live-eth9 nat-egress
   lab_check "repair by hand: iptables -t nat -D ${rule[*]}" lab_vm_exec "$AP_VM" iptables -t nat -D "${rule[@]}"
   dr_clean repaired3a
+}
 
+break_nat_conf() {
   lab_step "break 3b: wg0.conf's PostUp MASQUERADE names eth9"
   lab_check "sed PostUp -o $AP_UPLINK -> -o eth9 in wg0.conf" lab_vm_sh "$AP_VM" \
     "sed -i '/^PostUp.*MASQUERADE/s/-o $AP_UPLINK/-o eth9/' /etc/wireguard/wg0.conf && grep -q '^PostUp.*-o eth9' /etc/wireguard/wg0.conf"
@@ -157,18 +150,21 @@ main() {
     "! grep -q 'eth9' /etc/wireguard/wg0.conf && grep -q '^PostUp.*MASQUERADE' /etc/wireguard/wg0.conf"
   dr_wait_handshake "after repair 3b"
   dr_clean repaired3b
+}
 
+break_handshake() {
   lab_step "break 4: the hub forgets the site, the site's tunnel restarts: no handshake"
-  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" remove || lab_bad "wg set peer remove on the hub"
+  lab_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" remove || lab_bad "wg set peer remove on the hub"
   lab_check "systemctl restart wg-quick@wg0" lab_vm_exec "$AP_VM" timeout 60 systemctl restart wg-quick@wg0
   lab_vm_exec "$AP_VM" timeout 3 ping -c 1 -W 1 -q "$AP_HUB_ADDR" >/dev/null 2>&1   # a handshake attempt, refused
-  lab_expect "VM: latest-handshake with the hub" 0 \
-    "$(lab_vm_exec "$AP_VM" wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$AP_HUB_PUB" '$1 == k {print $2}')"
+  lab_expect "VM: latest-handshake with the hub" 0 "$(dr_hub_handshake)"
   dr_broken no-handshake handshake
-  ap_hub_wg set "$AP_HUB_IF" peer "$AP_SITE_PUB" allowed-ips "$AP_SITE_ADDR/32" || lab_bad "wg set peer on the hub"
+  ap_hub_learns_site
   dr_wait_handshake "after repair 4"
   dr_clean repaired4
+}
 
+endpoint_by_name() {
   lab_step "5: hub endpoint by name (hub.lab.test in the VM's /etc/hosts), then the name moves"
   lab_check "VM /etc/hosts: $AP_HUB_LINK hub.lab.test" \
     lab_vm_sh "$AP_VM" "cp /etc/hosts /etc/hosts.dr-orig && echo '$AP_HUB_LINK hub.lab.test' >>/etc/hosts && getent ahosts hub.lab.test | grep -q '^$AP_HUB_LINK '"
@@ -185,7 +181,9 @@ main() {
     grep -q 198.51.100.77 <<<"$(dr_jq '.[] | select(.check == "endpoint-dns") | .detail')"
   lab_info "endpoint-dns: $(dr_jq '.[] | select(.check == "endpoint-dns") | "\(.detail) fix: \(.fix // "-")"')"
   lab_check "VM /etc/hosts restored" lab_vm_sh "$AP_VM" "cp /etc/hosts.dr-orig /etc/hosts"
+}
 
+route_mode() {
   lab_step "6: route mode (lan_access=route)"
   APPLY_LAN_ACCESS=route dr_apply apply-route
   dr_wait_handshake "route mode"
@@ -195,9 +193,24 @@ main() {
   lab_check "return-route runs in route mode (verdict ok or problem, naming the router $AP_HUB_LINK)" \
     grep -qE "^(ok|problem) .*$AP_HUB_LINK" <<<"$(dr_jq '.[] | select(.check == "return-route") | "\(.verdict) \(.detail)"')"
   lab_info "return-route: $(dr_jq '.[] | select(.check == "return-route") | "\(.verdict): \(.detail) fix: \(.fix // "-")"')"
+}
 
-  lab_step "stop"
-  lab_vm_stop "$AP_VM"
+main() {
+  lab_require_root_and_tools wg wireguard-go jq python3 ping sha256sum
+  lab_require_binary wgagent "$WGAGENT_BIN" WGAGENT_BIN
+  lab_init
+  AP_EXTRA_VARS=()
+  ap_hub_peer
+  site_applied_tunnel_up
+  healthy_vm
+  break_forwarding
+  break_ufw_route
+  break_nat_live
+  break_nat_conf
+  break_handshake
+  endpoint_by_name
+  route_mode
+  stop
   lab_summary
 }
 

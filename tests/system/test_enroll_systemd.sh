@@ -47,7 +47,6 @@ EN_API_PORT=8443
 EN_URL="https://$EN_HUB_LINK:$EN_API_PORT"
 EN_RC=0
 
-en_hub_wg() { lab_ns_exec hub wg "$@"; }
 en_key_sha() { lab_vm_exec "$EN_VM" sha256sum /etc/wireguard/wg0.key 2>/dev/null | cut -d' ' -f1; }
 en_step_time() { lab_info "step took $((SECONDS - EN_STEP_T0)) s"; EN_STEP_T0=$SECONDS; }
 
@@ -74,74 +73,43 @@ en_site_addr() {
 }
 
 # GET /v1/sites from inside the hub namespace, pinned, with the admin token.
-en_sites() {
-  lab_ns_exec hub timeout 10 curl -sS --fail-with-body -k --pinnedpubkey "$EN_PIN" \
-    -H "Authorization: Bearer $EN_ADMIN" "$EN_URL/v1/sites"
-}
+en_sites() { lab_hub_api "$EN_PIN" "$EN_ADMIN" "$EN_URL/v1/sites"; }
 
-main() {
-  lab_require_root_and_tools wg wireguard-go jq curl python3 ping sha256sum
-  local b
-  for b in "$WGHUB_BIN" "$WGAGENT_BIN"; do
-    if [ ! -x "$b" ]; then
-      echo "test_enroll_systemd: ERROR: no binary at $b (WGHUB_BIN / WGAGENT_BIN)." >&2
-      echo "  build: swift build --product wghub; scripts/build-release.sh (wgagent, --static-swift-stdlib)" >&2
-      echo "0 passed, 1 failed"
-      exit 1
-    fi
-  done
-  lab_init
-  EN_STEP_T0=$SECONDS
-  local i
-
-  # ---------------------------------------------------------------- 1. hub
+# ------------------------------------------------------------------ the steps
+networks() {
   lab_step "hub namespace: wireguard-go $EN_HUB_IF $EN_HUB_ADDR/24 on :$EN_PORT, wghub serve on $EN_URL"
   lab_netns hub
   lab_netns site
   if [ "$ENROLL_TOPOLOGY" = nat ]; then
-    lab_netns router
-    lab_link hub hubveth "$EN_HUB_LINK/24" router wan0 "$EN_ROUTER_WAN/24"
+    lab_router hub hubveth "$EN_HUB_LINK/24" "$EN_ROUTER_WAN/24"
     lab_link router lan0 "$EN_SITE_GW/24" site "$EN_UPLINK" "$EN_SITE_LINK/24"
-    lab_ns_exec router sysctl -q -w net.ipv4.ip_forward=1 || lab_fail "ip_forward in the router namespace"
-    lab_ns_exec router iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE || lab_fail "MASQUERADE in the router namespace"
     lab_info "router: $EN_SITE_GW (LAN) / $EN_ROUTER_WAN (WAN), MASQUERADE out of wan0"
   else
     lab_link hub hubveth "$EN_HUB_LINK/24" site "$EN_UPLINK" "$EN_SITE_LINK/24"
   fi
   lab_route site default via "$EN_SITE_GW"
-  (umask 077; wg genkey >"$LAB_DIR/hub.key")
-  EN_HUB_PUB=$(wg pubkey <"$LAB_DIR/hub.key")
-  lab_track_file "/run/wireguard/$EN_HUB_IF.sock"
-  lab_bg "$LAB_DIR/hub-wireguard-go.log" ip netns exec "$(lab_ns hub)" wireguard-go -f "$EN_HUB_IF"
-  for ((i = 0; i < 50; i++)); do [ -S "/run/wireguard/$EN_HUB_IF.sock" ] && break; sleep 0.1; done
-  [ -S "/run/wireguard/$EN_HUB_IF.sock" ] || { cat "$LAB_DIR/hub-wireguard-go.log" >&2; lab_fail "wireguard-go $EN_HUB_IF did not start"; }
-  en_hub_wg set "$EN_HUB_IF" private-key "$LAB_DIR/hub.key" listen-port "$EN_PORT" || lab_fail "wg set $EN_HUB_IF"
-  lab_addr hub "$EN_HUB_IF" "$EN_HUB_ADDR/24"
-  ip -n "$(lab_ns hub)" link set "$EN_HUB_IF" up || lab_fail "link up $EN_HUB_IF"
-  lab_check "hub interface $EN_HUB_IF listens on $EN_PORT" \
-    test "$(en_hub_wg show "$EN_HUB_IF" listen-port)" = "$EN_PORT"
+}
 
+hub_peer() {
+  lab_hub_peer "$EN_HUB_IF" "$EN_HUB_ADDR/24" "$EN_PORT"
+  EN_HUB_PUB=$LAB_HUB_PUB
+  lab_check "hub interface $EN_HUB_IF listens on $EN_PORT" \
+    test "$(lab_hub_wg show "$EN_HUB_IF" listen-port)" = "$EN_PORT"
+}
+
+hub_serve() {
   mkdir -p "$LAB_DIR/hub"
   chmod 700 "$LAB_DIR/hub"
-  lab_bg "$LAB_DIR/wghub.log" ip netns exec "$(lab_ns hub)" "$WGHUB_BIN" serve \
+  lab_hub_serve "$LAB_DIR/wghub.log" '^[[:space:]]*pin[[:space:]]' 30 "$WGHUB_BIN" serve \
     --listen "$EN_HUB_LINK:$EN_API_PORT" --data "$LAB_DIR/hub" --interface "$EN_HUB_IF" \
     --endpoint "$EN_HUB_LINK:$EN_PORT" --pool "$EN_POOL"
-  local hubpid=$LAB_LAST_PID
-  EN_PIN=""
-  for ((i = 0; i < 300; i++)); do
-    EN_PIN=$(awk '$1 == "pin" {print $2; exit}' "$LAB_DIR/wghub.log" 2>/dev/null)
-    [ -n "$EN_PIN" ] && break
-    _lab_alive "$hubpid" || break
-    sleep 0.1
-  done
-  if [ -z "$EN_PIN" ]; then
-    sed 's/^/          | /' "$LAB_DIR/wghub.log" >&2
-    lab_fail "wghub serve printed no pin line within 30 s (alive: $(_lab_alive "$hubpid" && echo yes || echo no))"
-  fi
+  EN_PIN=$(awk '$1 == "pin" {print $2; exit}' "$LAB_DIR/wghub.log" 2>/dev/null)
   lab_ok "wghub serve is up, pin $EN_PIN"
   sed 's/^/          | /' "$LAB_DIR/wghub.log" | grep -v '^          | $' | head -n 8
   lab_check "wghub announces the hub interface's public key" grep -qF "hub public key $EN_HUB_PUB" "$LAB_DIR/wghub.log"
+}
 
+hub_tokens() {
   "$WGHUB_BIN" token create --data "$LAB_DIR/hub" --uses 1 --name site >"$LAB_DIR/token.out" 2>"$LAB_DIR/token.err" \
     || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create"; }
   local line
@@ -154,17 +122,15 @@ main() {
   EN_ADMIN=$("$WGHUB_BIN" admin-token create --data "$LAB_DIR/hub" --name enroll-test 2>"$LAB_DIR/admin.err" | tail -n 1)
   lab_check "admin token created" test -n "$EN_ADMIN"
   en_step_time
+}
 
-  # ---------------------------------------------------------------- 2. VM enrolls
+site_vm() {
   lab_step "boot the systemd VM, copy the agent in"
-  lab_vm_boot "$EN_VM" systemd site
-  lab_vm_copy "$EN_VM" "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy $WGAGENT_BIN into the VM"
-  local missing
-  missing=$(lab_vm_exec "$EN_VM" ldd /usr/local/bin/wgagent 2>&1 | grep 'not found')
-  # shellcheck disable=SC2086
-  [ -z "$missing" ] || lab_fail "the agent needs shared libraries the VM lacks: $(echo $missing)"
+  lab_agent_vm "$EN_VM" systemd site
   en_step_time
+}
 
+first_enroll() {
   lab_step "enroll: wgagent enroll --hub $EN_URL --token … --pin … (as a cloud-init hook runs it)"
   en_enroll enroll1
   lab_expect "enroll exits 0 (enrolled, converged, handshake)" 0 "$EN_RC"
@@ -179,44 +145,41 @@ main() {
   [ -n "$EN_SITE_ADDR" ] || EN_SITE_ADDR=192.0.2.254   # keeps later checks meaningful (they fail) without empty args
   lab_check "wg0.key exists and wg0.pub matches it" \
     test -n "$EN_KEY_SHA" -a -n "$EN_SITE_PUB" -a "$EN_SITE_PUB" = "$(lab_vm_sh "$EN_VM" 'wg pubkey </etc/wireguard/wg0.key' 2>&1)"
+}
+
+check_tunnel() {
   lab_expect "VM: wg0's peer is the hub" "$EN_HUB_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 peers 2>&1)"
   lab_expect "VM: wg0's public key is wg0.pub" "$EN_SITE_PUB" "$(lab_vm_exec "$EN_VM" wg show wg0 public-key 2>&1)"
   lab_check "VM: wg0's hub endpoint is $EN_HUB_LINK:$EN_PORT" \
     lab_vm_sh "$EN_VM" "wg show wg0 endpoints | grep -qF '$EN_HUB_LINK:$EN_PORT'"
   lab_check "VM: wg0 has $EN_SITE_ADDR" lab_vm_sh "$EN_VM" "ip -o addr show dev wg0 | grep -q ' $EN_SITE_ADDR/'"
-  lab_expect "hub: $EN_HUB_IF's peers are exactly the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
-  local aips
-  aips=$(en_hub_wg show "$EN_HUB_IF" allowed-ips 2>&1)
+  lab_expect "hub: $EN_HUB_IF's peers are exactly the site's key" "$EN_SITE_PUB" "$(lab_hub_wg show "$EN_HUB_IF" peers 2>&1)"
+  local aips hs
+  aips=$(lab_hub_wg show "$EN_HUB_IF" allowed-ips 2>&1)
   lab_info "hub: allowed-ips: $aips"
   # Compared as fields, not as a regex: a base64 key holds '+' and '/'.
   lab_check "hub: the site's allowed-ips hold the address it was given ($EN_SITE_ADDR/32)" \
     awk -v k="$EN_SITE_PUB" -v a="$EN_SITE_ADDR/32" '$1 == k { for (i = 2; i <= NF; i++) if ($i == a) f = 1 } END { exit !f }' <<<"$aips"
-  local hs=0
-  for ((i = 0; i < 30; i++)); do
-    hs=$(en_hub_wg show "$EN_HUB_IF" latest-handshakes 2>/dev/null | awk -v k="$EN_SITE_PUB" '$1 == k {print $2}')
-    [ -n "$hs" ] && [ "$hs" != 0 ] && break
-    sleep 0.5
-  done
+  hs=$(lab_wait_handshake 30 'sleep 0.5' "$EN_SITE_PUB" lab_hub_wg show "$EN_HUB_IF")
   lab_check "hub: handshake with the site (latest-handshake ${hs:-none})" test -n "$hs" -a "$hs" != 0
-  if ! lab_vm_sh "$EN_VM" 'command -v ping >/dev/null'; then
-    lab_vm_exec "$EN_VM" timeout 120 apt-get install -y -q --no-install-recommends iputils-ping \
-      >"$LAB_DIR/apt-ping.log" 2>&1 || lab_bad "install iputils-ping offline in the VM (for the ping checks)"
-  fi
+  lab_vm_ensure_ping "$EN_VM"
   lab_check "VM: ping -c 3 $EN_HUB_ADDR (through the tunnel)" lab_vm_exec "$EN_VM" ping -c 3 -W 2 "$EN_HUB_ADDR"
   lab_check "hub: ping -c 3 $EN_SITE_ADDR (through the tunnel)" lab_ns_exec hub ping -c 3 -W 2 "$EN_SITE_ADDR"
   en_step_time
+}
 
-  # ---------------------------------------------------------------- 3. enroll again
+enroll_again() {
   lab_step "enroll again (the hook runs on a re-run too): same key, same address, token not used again"
   en_enroll enroll2
   lab_expect "second enroll exits 0" 0 "$EN_RC"
   lab_expect "key unchanged (sha256 of wg0.key)" "$EN_KEY_SHA" "$(en_key_sha)"
   lab_expect "address unchanged" "$EN_SITE_ADDR" "$(en_site_addr)"
-  lab_expect "hub: still exactly one peer, the site's key" "$EN_SITE_PUB" "$(en_hub_wg show "$EN_HUB_IF" peers 2>&1)"
+  lab_expect "hub: still exactly one peer, the site's key" "$EN_SITE_PUB" "$(lab_hub_wg show "$EN_HUB_IF" peers 2>&1)"
   lab_check "tunnel still up: VM pings $EN_HUB_ADDR" lab_vm_exec "$EN_VM" ping -c 1 -W 2 "$EN_HUB_ADDR"
   en_step_time
+}
 
-  # ---------------------------------------------------------------- 4. report
+hub_has_report() {
   lab_step "wgagent report --once, and the hub has it (GET /v1/sites, admin token, pinned)"
   local seq0 rrc=0
   seq0=$(en_sites 2>/dev/null | jq -r '[.[]? // .sites[]?] | .[0].last_seq // 0' 2>/dev/null)
@@ -241,18 +204,14 @@ main() {
   lab_check "the hub's last_seq ($last_seq) has the agent's report ($seq) and is newer than before (${seq0:-0})" \
     test -n "$last_seq" -a "${last_seq:-0}" -ge "${seq:-1}" -a "${last_seq:-0}" -gt "${seq0:-0}"
   lab_info "site as the hub shows it: $(jq -c '.[0] | {id, hostname, address, status, last_seq, failing_checks, service, firewall, forwarding}' "$LAB_DIR/sites.list.json" 2>/dev/null)"
-  # The same from the store itself (table reports).
+  # The same from the store itself (table reports); seq is a number (checked above) or the query fails.
   local nrep
-  nrep=$(python3 - "$LAB_DIR/hub/wghub.sqlite" "$seq" <<'EOF' 2>"$LAB_DIR/sqlite.err"
-import sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
-print(db.execute("SELECT count(*) FROM reports WHERE seq = ?", (int(sys.argv[2]),)).fetchone()[0])
-EOF
-  )
+  nrep=$(lab_sqlite "$LAB_DIR/hub/wghub.sqlite" "SELECT count(*) FROM reports WHERE seq = ${seq:-none}" 2>"$LAB_DIR/sqlite.err")
   lab_expect "SQLite: table reports holds report #$seq" 1 "$nrep"
   en_step_time
+}
 
-  # ---------------------------------------------------------------- 5. reporter service
+reporter_service() {
   lab_step "the reporter service enroll installed"
   local units
   units=$(lab_vm_sh "$EN_VM" 'systemctl list-unit-files --no-legend | grep wgagent' 2>&1)
@@ -264,10 +223,31 @@ EOF
     lab_bad "no wgagent-reporter unit installed by enroll (README: enroll installs the reporter service)"
   fi
   en_step_time
+}
 
+stop() {
   lab_step "stop"
   lab_vm_stop "$EN_VM"
   lab_info "whole test: $((SECONDS - LAB_T0)) s"
+}
+
+main() {
+  lab_require_root_and_tools wg wireguard-go jq curl python3 ping sha256sum
+  lab_require_binary wghub "$WGHUB_BIN" WGHUB_BIN "swift build --product wghub"
+  lab_require_binary wgagent "$WGAGENT_BIN" WGAGENT_BIN "scripts/build-release.sh (wgagent, --static-swift-stdlib)"
+  lab_init
+  EN_STEP_T0=$SECONDS
+  networks
+  hub_peer
+  hub_serve
+  hub_tokens
+  site_vm
+  first_enroll
+  check_tunnel
+  enroll_again
+  hub_has_report
+  reporter_service
+  stop
   lab_summary
 }
 

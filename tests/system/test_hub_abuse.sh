@@ -9,47 +9,52 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lab/lib.sh
-lab_require_root_and_tools ip wg wireguard-go python3 prlimit
-lab_init
 
 WGHUB_BIN=${WGHUB_BIN:-$PWD/.build/release/wghub}
-[ -x "$WGHUB_BIN" ] || lab_fail "no wghub binary at $WGHUB_BIN: run scripts/build-release.sh wghub first"
 IF=wgab$LAB_ID
 IF=${IF:0:15}
 NOFILE=512
 
-lab_step "hub namespace: uplink 203.0.113.5/24, default via 203.0.113.254, $IF (wireguard-go) 192.0.2.1/24"
-lab_netns hub
-lab_netns up
-lab_link hub up0 203.0.113.5/24 up eth0 203.0.113.254/24
-lab_route hub default via 203.0.113.254
-NS=$(lab_ns hub)
-lab_ns_exec hub wireguard-go "$IF" >"$LAB_DIR/wireguard-go.log" 2>&1 || lab_fail "wireguard-go $IF"
-lab_track_file "/run/wireguard/$IF.sock"
-wg genkey >"$LAB_DIR/hub.key"
-lab_ns_exec hub wg set "$IF" private-key "$LAB_DIR/hub.key" listen-port 51820
-lab_ns_exec hub ip addr add 192.0.2.1/24 dev "$IF"
-lab_ns_exec hub ip link set "$IF" up
+hub_peer() {
+  lab_step "hub namespace: uplink 203.0.113.5/24, default via 203.0.113.254, $IF (wireguard-go) 192.0.2.1/24"
+  lab_netns hub
+  lab_netns up
+  lab_link hub up0 203.0.113.5/24 up eth0 203.0.113.254/24
+  lab_route hub default via 203.0.113.254
+  lab_hub_peer "$IF" 192.0.2.1/24 51820
+}
 
-lab_step "wghub serve (release build) with LimitNOFILE $NOFILE and low limits"
-lab_bg "$LAB_DIR/wghub.log" ip netns exec "$NS" prlimit --nofile=$NOFILE "$WGHUB_BIN" serve \
-  --listen 127.0.0.1:8443 --data "$LAB_DIR/hub" --interface "$IF" --endpoint 203.0.113.5:51820 --pool 192.0.2.0/24 \
-  --max-connections 300 --max-connections-per-ip 50 --handshake-timeout 3s --header-timeout 3s --body-timeout 5s \
-  --idle-timeout 5s --enroll-failure-global-limit 150 --probe-limit 6 --log-level notice
-HUB_PID=$LAB_LAST_PID
-for ((i = 0; i < 100; i++)); do grep -q "wghub listening" "$LAB_DIR/wghub.log" && break; sleep 0.2; done
-grep -q "wghub listening" "$LAB_DIR/wghub.log" || { cat "$LAB_DIR/wghub.log" >&2; lab_fail "wghub did not start within 20 s"; }
-lab_info "$(grep -E "listening|limits:" "$LAB_DIR/wghub.log")"
+hub_serve() {
+  lab_step "wghub serve (release build) with LimitNOFILE $NOFILE and low limits"
+  lab_hub_serve "$LAB_DIR/wghub.log" "wghub listening" 20 prlimit --nofile=$NOFILE "$WGHUB_BIN" serve \
+    --listen 127.0.0.1:8443 --data "$LAB_DIR/hub" --interface "$IF" --endpoint 203.0.113.5:51820 --pool 192.0.2.0/24 \
+    --max-connections 300 --max-connections-per-ip 50 --handshake-timeout 3s --header-timeout 3s --body-timeout 5s \
+    --idle-timeout 5s --enroll-failure-global-limit 150 --probe-limit 6 --log-level notice
+  lab_info "$(grep -E "listening|limits:" "$LAB_DIR/wghub.log")"
+}
 
-lab_step "the attacks (tests/abuse/abuse.py)"
-# The attacker opens a thousand sockets at once: its own open-file limit must allow them.
-if (ulimit -n 8192 && ip netns exec "$NS" python3 tests/abuse/abuse.py --url https://127.0.0.1:8443 \
-      --data "$LAB_DIR/hub" --wghub "$WGHUB_BIN" --pid "$HUB_PID" --ns "$NS" --iface "$IF" \
-      --header-timeout 3 --handshake-timeout 3 --max-connections 300 --per-ip 50 --probe-limit 6 --nofile $NOFILE); then
-  lab_ok "every attack: the hub kept answering, no record or route changed, the refusals were counted, SIGTERM stopped it"
-else
-  lab_info "wghub's log (last 30 lines):"
-  tail -n 30 "$LAB_DIR/wghub.log" | sed 's/^/    | /' >&2
-  lab_bad "abuse suite: a case failed (table above)"
-fi
-lab_summary
+attacks() {
+  lab_step "the attacks (tests/abuse/abuse.py)"
+  # The attacker opens a thousand sockets at once: its own open-file limit must allow them.
+  if (ulimit -n 8192 && ip netns exec "$(lab_ns hub)" python3 tests/abuse/abuse.py --url https://127.0.0.1:8443 \
+        --data "$LAB_DIR/hub" --wghub "$WGHUB_BIN" --pid "$LAB_HUB_PID" --ns "$(lab_ns hub)" --iface "$IF" \
+        --header-timeout 3 --handshake-timeout 3 --max-connections 300 --per-ip 50 --probe-limit 6 --nofile $NOFILE); then
+    lab_ok "every attack: the hub kept answering, no record or route changed, the refusals were counted, SIGTERM stopped it"
+  else
+    lab_info "wghub's log (last 30 lines):"
+    tail -n 30 "$LAB_DIR/wghub.log" | sed 's/^/    | /' >&2
+    lab_bad "abuse suite: a case failed (table above)"
+  fi
+}
+
+main() {
+  lab_require_root_and_tools ip wg wireguard-go python3 prlimit
+  lab_require_binary wghub "$WGHUB_BIN" WGHUB_BIN "scripts/build-release.sh wghub"
+  lab_init
+  hub_peer
+  hub_serve
+  attacks
+  lab_summary
+}
+
+main "$@"

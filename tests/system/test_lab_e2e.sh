@@ -55,24 +55,14 @@ e2e_has() {      # e2e_has FILE TEXT… -- every TEXT is in FILE
 e2e_router() { lab_ns_exec router "$@"; }
 
 # curl against wghub from the hub's namespace, pinned, with the admin token: e2e_api PATH
-e2e_api() {
-  lab_ns_exec hub timeout 10 curl -sS --fail-with-body --pinnedpubkey "$PIN" -k \
-    -H "Authorization: Bearer $ADMIN" "$URL$1"
-}
+e2e_api() { lab_hub_api "$PIN" "$ADMIN" "$URL$1"; }
 
 # The site as GET /v1/sites shows it (first site), as JSON.
 e2e_site_json() { e2e_api /v1/sites 2>/dev/null | jq -c '([.[]? // .sites[]?])[0] // empty' 2>/dev/null; }
 e2e_hub_last_seq() { e2e_site_json | jq -r '.last_seq // 0' 2>/dev/null; }
 
 # SQL on the hub's store, read-only, from the host through the VM's root: e2e_sql 'SELECT …'
-e2e_sql() {
-  python3 - "$(lab_vm_root hub)$HUB_DATA/wghub.sqlite" "$1" <<'EOF'
-import sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
-for row in db.execute(sys.argv[2]):
-    print("|".join("" if v is None else str(v) for v in row))
-EOF
-}
+e2e_sql() { lab_sqlite "$(lab_vm_root hub)$HUB_DATA/wghub.sqlite" "$1"; }
 
 # The site VM's disk before its first boot: the agent binary and the first-boot hook a cloud-init runcmd
 # (or an image builder) would leave, running the runcmd of the user-data `wghub token create --cloud-init` printed.
@@ -185,6 +175,14 @@ e2e_finding() {   # e2e_finding LABEL CHECK FIELD
   jq -r --arg c "$2" ".[] | select(.check == \$c) | $3 // empty" "$LAB_DIR/$1.json" 2>/dev/null
 }
 
+# e2e_port_forward -A|-D — add (or delete) the router's DNAT udp/$WG_PORT -> the site, then flush conntrack
+# (WireGuard reuses one 5-tuple: a stale entry would keep forwarding, or blocking).
+e2e_port_forward() {
+  e2e_router iptables -t nat "$1" PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
+    || lab_fail "iptables -t nat $1: the router's DNAT rule"
+  e2e_router conntrack -F >/dev/null 2>&1 || lab_bad "conntrack -F in the router"
+}
+
 e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in CP_VERDICT
   CP_RC=0
   lab_vm_exec site timeout 60 wgagent check-port --json >"$LAB_DIR/$1.json" 2>"$LAB_DIR/$1.err" || CP_RC=$?
@@ -192,52 +190,32 @@ e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in 
   lab_info "wgagent check-port: exit $CP_RC, verdict \"${CP_VERDICT:-none}\", sent to $(jq -r '.sent_to // "?"' "$LAB_DIR/$1.json" 2>/dev/null), watched with $(jq -r '.watched_with // "?"' "$LAB_DIR/$1.json" 2>/dev/null)"
   [ -s "$LAB_DIR/$1.err" ] && [ "$CP_RC" -gt 1 ] && e2e_show "$LAB_DIR/$1.err" >&2
 }
-
-main() {
-  lab_require_root_and_tools wg jq curl python3 ping iptables conntrack
-  local b
-  for b in "$WGHUB_BIN" "$WGAGENT_BIN"; do
-    if [ ! -x "$b" ]; then
-      echo "test_lab_e2e: ERROR: no binary at $b: run scripts/build-release.sh (or set WGHUB_BIN / WGAGENT_BIN)" >&2
-      echo "0 passed, 1 failed"
-      exit 1
-    fi
-  done
-  lab_init
-  local i t0
-
-  # ------------------------------------------------------------------ 1. networks
+# ------------------------------------------------------------------ the steps
+home_network() {
   lab_step "networks: hub $HUB_LINK -- router ($ROUTER_WAN | $LAN_GW, NAT) -- LAN $LAN_NET: site VM $SITE_LAN, LAN host $LANHOST"
-  lab_netns hub; lab_netns router; lab_netns site; lab_netns lan
-  lab_link hub eth0 "$HUB_LINK/24" router wan0 "$ROUTER_WAN/24"
+  lab_netns hub; lab_netns site; lab_netns lan
+  lab_router hub eth0 "$HUB_LINK/24" "$ROUTER_WAN/24"
   lab_route hub default via "$ROUTER_WAN"
   lab_bridge router br0 "$LAN_GW/24"
   lab_bridge_port router br0 lanp-site site uplink0 "$SITE_LAN/24"
   lab_bridge_port router br0 lanp-host lan eth0 "$LANHOST/24"
   lab_route site default via "$LAN_GW"
   lab_route lan default via "$LAN_GW"
-  e2e_router sysctl -q -w net.ipv4.ip_forward=1 || lab_fail "ip_forward in the router namespace"
-  # A home router: the LAN goes out masqueraded; from the WAN only replies (and port forwards) come in.
-  # br0 -> br0: LAN to LAN is switched, but with br_netfilter loaded (Docker hosts) it passes FORWARD too.
-  e2e_router iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE \
-    && e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \
+  # A home router: the LAN goes out masqueraded (lab_router); from the WAN only replies (and port forwards)
+  # come in. br0 -> br0: LAN to LAN is switched, but with br_netfilter loaded (Docker hosts) it passes FORWARD too.
+  e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \
     && e2e_router iptables -A FORWARD -i br0 -o wan0 -j ACCEPT \
     && e2e_router iptables -A FORWARD -i br0 -o br0 -j ACCEPT \
-    && e2e_router iptables -P FORWARD DROP || lab_fail "router NAT and forward rules"
+    && e2e_router iptables -P FORWARD DROP || lab_fail "router forward rules"
   lab_check "router: the hub cannot reach the LAN directly (FORWARD drops WAN -> LAN)" \
     sh -c "! ip netns exec $(lab_ns hub) ping -c 1 -W 1 $LANHOST"
+}
 
-  # ------------------------------------------------------------------ 2. hub VM
+hub_vm() {
   lab_step "hub VM: boot Debian/systemd, wgagent apply --profile hub --var address=$HUB_TUN/24"
   lab_vm_boot hub systemd hub
-  lab_vm_copy hub "$WGAGENT_BIN" /usr/local/bin/wgagent || lab_fail "copy wgagent into the hub VM"
-  lab_vm_copy hub "$WGHUB_BIN" /usr/local/bin/wghub || lab_fail "copy wghub into the hub VM"
-  local missing
-  missing=$(lab_vm_exec hub ldd /usr/local/bin/wghub /usr/local/bin/wgagent 2>&1 | grep 'not found')
-  # shellcheck disable=SC2086
-  [ -z "$missing" ] || lab_fail "the binaries need shared libraries the hub VM lacks: $(echo $missing)"
-  t0=$SECONDS
-  local rc=0
+  lab_vm_install hub wgagent "$WGAGENT_BIN" wghub "$WGHUB_BIN"
+  local t0=$SECONDS rc=0
   lab_vm_exec hub timeout 300 wgagent apply --profile hub --var "address=$HUB_TUN/24" >"$LAB_DIR/hub-apply.out" 2>&1 || rc=$?
   grep -E '^  (changed|ok|failed|change) ' "$LAB_DIR/hub-apply.out" | e2e_show
   lab_expect "hub: apply converged (exit status, $((SECONDS - t0)) s)" 0 "$rc"
@@ -248,9 +226,10 @@ main() {
   lab_check "hub: ufw active, allowing SSH, $WG_PORT/udp and wghub's $API_PORT/tcp" \
     sh -c "grep -q 'Status: active' '$LAB_DIR/hub-ufw.txt' && grep -qE '^22/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt' \
       && grep -qE '^$WG_PORT/udp +ALLOW' '$LAB_DIR/hub-ufw.txt' && grep -qE '^$API_PORT/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt'"
-  local hub_pub
-  hub_pub=$(lab_vm_exec hub cat /etc/wireguard/wg0.pub 2>/dev/null)
+  HUB_PUB=$(lab_vm_exec hub cat /etc/wireguard/wg0.pub 2>/dev/null)
+}
 
+hub_serves() {
   lab_step "hub VM: wghub serve as a systemd service beside wg0"
   e2e_hub_unit >"$LAB_DIR/wghub.service"
   lab_vm_copy hub "$LAB_DIR/wghub.service" /etc/systemd/system/wghub.service || lab_fail "install wghub.service"
@@ -260,7 +239,7 @@ main() {
   PIN=$(lab_vm_exec hub awk '$1 == "pin" {print $2; exit}' /var/log/wghub.log 2>/dev/null)
   lab_vm_exec hub cat /var/log/wghub.log | grep -v '^$' | head -n 6 | e2e_show
   lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
-  lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $hub_pub" /var/log/wghub.log
+  lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $HUB_PUB" /var/log/wghub.log
   lab_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
   lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --lan "$LAN_NET" --cloud-init \
     >"$LAB_DIR/user-data" 2>"$LAB_DIR/token.err" || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create --cloud-init"; }
@@ -275,10 +254,11 @@ main() {
   lab_info "$(sed -E 's/--token [^ ]+/--token …/' <<<"$ENROLL_LINE")"
   ADMIN=$(lab_vm_exec hub wghub admin-token create --data "$HUB_DATA" --name e2e 2>/dev/null | tail -n 1)
   lab_check "admin token created" test -n "$ADMIN"
+}
 
-  # ------------------------------------------------------------------ 3. site VM, first boot
+enroll_on_first_boot() {
   lab_step "site VM ($E2E_SITE_KIND): first boot runs the enroll line (a first-boot hook, as cloud-init runcmd would)"
-  t0=$SECONDS
+  local t0=$SECONDS
   LAB_VM_PREBOOT=e2e_site_preboot LAB_BOOT_TIMEOUT=420 lab_vm_boot site "$E2E_SITE_KIND" site
   lab_vm_exec site cat /var/log/wgagent-firstboot.log >"$LAB_DIR/firstboot.log" 2>&1
   grep -E '^(wgagent enroll|  [a-z]+ +|done|enrolled)' "$LAB_DIR/firstboot.log" | grep -vE '^  (ok|changed) ' | e2e_show
@@ -297,7 +277,9 @@ main() {
   [ -n "$SITE_ADDR" ] || lab_fail "no tunnel address: nothing further can be checked"
   lab_check "enroll ran check-port once (the profile expects inbound): \"not reaching the VM\" (no port forward yet)" \
     grep -q 'UDP 51820: not reaching the VM' "$LAB_DIR/firstboot.log"
+}
 
+refusals() {
   lab_step "refusals through the real CLI, each with exit 2 and advice; the enrollment stays as it is"
   local esha token pin_bad
   esha=$(lab_vm_exec site sha256sum /var/lib/wgagent/enrollment.json | cut -d' ' -f1)
@@ -312,8 +294,9 @@ main() {
     wgagent enroll --hub "http://$HUB_LINK:$API_PORT" --token "$token" --reenroll --wait 0
   lab_expect "enrollment.json unchanged by the refusals" "$esha" \
     "$(lab_vm_exec site sha256sum /var/lib/wgagent/enrollment.json | cut -d' ' -f1)"
+}
 
-  # ------------------------------------------------------------------ 4. tunnel and pings
+check_tunnel() {
   lab_step "tunnel: handshake, then pings hub <-> site <-> LAN host"
   lab_expect "hub: wg0's peer is the site" "$SITE_PUB" "$(lab_vm_exec hub wg show wg0 peers 2>&1)"
   local aips
@@ -322,26 +305,21 @@ main() {
   lab_check "hub: the site's allowed-ips are its address and its LAN ($SITE_ADDR/32 $LAN_NET)" \
     awk -v k="$SITE_PUB" -v a="$SITE_ADDR/32" -v l="$LAN_NET" \
       '$1 == k { for (i = 2; i <= NF; i++) { if ($i == a) fa = 1; if ($i == l) fl = 1 } } END { exit !(fa && fl) }' <<<"$aips"
-  local hs=""
-  for ((i = 0; i < 60; i++)); do
-    hs=$(lab_vm_exec hub wg show wg0 latest-handshakes 2>/dev/null | awk -v k="$SITE_PUB" '$1 == k {print $2}')
-    [ -n "$hs" ] && [ "$hs" != 0 ] && break
-    sleep 0.5
-  done
+  local hs
+  hs=$(lab_wait_handshake 60 'sleep 0.5' "$SITE_PUB" lab_vm_exec hub wg show wg0)
   lab_check "hub: handshake with the site (latest-handshake ${hs:-none})" test -n "$hs" -a "$hs" != 0
   lab_check "hub: the route to the site's LAN goes into the tunnel" \
     sh -c "ip -n $(lab_ns hub) route get $LANHOST | grep -q 'dev wg0'"
-  if ! lab_vm_sh site 'command -v ping >/dev/null'; then
-    lab_vm_exec site timeout 120 apt-get install -y -q --no-install-recommends iputils-ping >"$LAB_DIR/apt-ping.log" 2>&1 \
-      || lab_bad "install iputils-ping offline in the site VM (for the ping checks)"
-  fi
+  lab_vm_ensure_ping site
   lab_check "site -> hub: ping $HUB_TUN through the tunnel" lab_vm_exec site ping -c 2 -W 2 "$HUB_TUN"
   lab_check "hub -> site: ping $SITE_ADDR through the tunnel" lab_ns_exec hub ping -c 2 -W 2 "$SITE_ADDR"
   lab_check "site -> LAN host: ping $LANHOST" lab_vm_exec site ping -c 2 -W 2 "$LANHOST"
   lab_check "LAN host -> site: ping $SITE_LAN" lab_ns_exec lan ping -c 2 -W 2 "$SITE_LAN"
   lab_check "hub -> LAN host: ping $LANHOST through the tunnel and the site (masquerade: no return route needed)" \
     lab_ns_exec hub ping -c 3 -W 2 "$LANHOST"
+}
 
+site_status() {
   lab_step "wgagent status on the site (human, then --json)"
   lab_vm_exec site timeout 60 wgagent status >"$LAB_DIR/status.txt" 2>&1
   grep -E '^(enrolled|interface|  hub|reports)' "$LAB_DIR/status.txt" | e2e_show
@@ -349,13 +327,14 @@ main() {
   lab_vm_exec site timeout 60 wgagent status --json >"$LAB_DIR/status.json" 2>"$LAB_DIR/status.err"
   lab_expect "status --json: enrolled, hub URL" "true $URL" "$(jq -r '"\(.enrolled) \(.hub_url)"' "$LAB_DIR/status.json" 2>&1)"
   lab_check "status --json: the hub peer with a handshake" \
-    jq -e --arg k "$hub_pub" '[.report.peers[] | select(.public_key == $k and .latest_handshake > 0)] | length == 1' "$LAB_DIR/status.json"
+    jq -e --arg k "$HUB_PUB" '[.report.peers[] | select(.public_key == $k and .latest_handshake > 0)] | length == 1' "$LAB_DIR/status.json"
   lab_expect "status --json: no doctor finding is a problem" "" \
     "$(jq -r '[.findings[] | select(.verdict == "problem") | .check] | join(",")' "$LAB_DIR/status.json" 2>&1)"
+}
 
-  # ------------------------------------------------------------------ 5. dashboard and metrics
+hub_shows_site() {
   lab_step "the hub shows the site: reports, dashboard (GET /), /metrics"
-  local last_at=""
+  local last_at="" i
   for ((i = 0; i < 60; i++)); do
     last_at=$(e2e_site_json | jq -r '.last_report_at // empty' 2>/dev/null)
     [ -n "$last_at" ] && break
@@ -379,19 +358,20 @@ main() {
     awk -v k="public_key=\"$SITE_PUB\"" '/^wireguard_peer_receive_bytes_total\{/ && index($0, k) && $2 > 0 { f = 1 } END { exit !f }' "$LAB_DIR/metrics.txt"
   lab_check "/metrics: wghub_enrollments_total counts the enrollment" \
     awk '/^wghub_enrollments_total/ && $NF >= 1 { f = 1 } END { exit !f }' "$LAB_DIR/metrics.txt"
+}
 
-  # ------------------------------------------------------------------ 6. port forward
+port_forward_open() {
   lab_step "port forward: router DNAT udp/$WG_PORT -> $SITE_LAN, conntrack flushed, wgagent check-port"
-  e2e_router iptables -t nat -A PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
-    || lab_fail "add the DNAT rule"
-  e2e_router conntrack -F >/dev/null 2>&1 || lab_bad "conntrack -F in the router"
+  e2e_port_forward -A
   e2e_check_port cp-forwarded
   lab_expect "check-port with the forward: verdict" forwarded "$CP_VERDICT"
   lab_expect "check-port with the forward: exit status" 0 "$CP_RC"
   lab_expect "hub: the site's probe verdict" open "$(e2e_site_json | jq -r '.probe_verdict')"
   e2e_api / 2>/dev/null | e2e_page_text /dev/stdin >"$LAB_DIR/dashboard2.txt"
   lab_check "dashboard: \"forwarded\"" e2e_has "$LAB_DIR/dashboard2.txt" "Port forward forwarded"
+}
 
+port_forward_firewall_closed() {
   lab_step "forwarded, but the site's own firewall closed: ufw delete allow $WG_PORT/udp, wgagent check-port"
   lab_vm_exec site ufw delete allow "$WG_PORT/udp" >/dev/null || lab_fail "ufw delete allow $WG_PORT/udp in the site VM"
   e2e_check_port cp-firewall
@@ -400,11 +380,11 @@ main() {
   jq -r '.causes[]?' "$LAB_DIR/cp-firewall.json" 2>/dev/null | head -n 1 | e2e_show
   lab_expect "hub: the agent's words for it" "reaching the VM but dropped by its firewall" "$(e2e_site_json | jq -r '.probe_detail')"
   lab_vm_exec site ufw allow "$WG_PORT/udp" >/dev/null || lab_fail "ufw allow $WG_PORT/udp in the site VM"
+}
 
+port_forward_removed() {
   lab_step "port forward removed: DNAT rule deleted, conntrack flushed, wgagent check-port"
-  e2e_router iptables -t nat -D PREROUTING -i wan0 -p udp --dport "$WG_PORT" -j DNAT --to-destination "$SITE_LAN:$WG_PORT" \
-    || lab_fail "delete the DNAT rule"
-  e2e_router conntrack -F >/dev/null 2>&1 || lab_bad "conntrack -F in the router"
+  e2e_port_forward -D
   e2e_check_port cp-closed
   lab_expect "check-port without the forward: verdict" "not reaching the VM" "$CP_VERDICT"
   lab_expect "check-port without the forward: exit status" 1 "$CP_RC"
@@ -413,10 +393,12 @@ main() {
   lab_expect "hub: the agent's words for it" "not reaching the VM" "$(e2e_site_json | jq -r '.probe_detail')"
   # the flush dropped the site's NAT mapping; its keepalive (25 s) or any packet out restores the tunnel
   lab_vm_exec site ping -c 1 -W 2 "$HUB_TUN" >/dev/null 2>&1
+}
 
+apply_on_enrolled_site() {
   lab_step "wgagent apply --profile site-gateway on the enrolled site (no --var: the enrollment's values)"
   lab_vm_exec site rm -f /var/lib/wgagent/port-check.json
-  rc=0
+  local rc=0
   lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply.out" 2>&1 || rc=$?
   grep -E '^(changed|  port )' "$LAB_DIR/site-apply.out" | e2e_show
   lab_expect "apply on the enrolled site converges" 0 "$rc"
@@ -428,10 +410,11 @@ main() {
   lab_vm_exec site timeout 120 wgagent apply --profile site-gateway >"$LAB_DIR/site-apply2.out" 2>&1 || rc=$?
   lab_expect "apply again: converges" 0 "$rc"
   lab_check "apply again: no second port check (a verdict is saved)" sh -c "! grep -q 'asking the hub for a probe' '$LAB_DIR/site-apply2.out'"
+}
 
-  # ------------------------------------------------------------------ route mode: the missing return route
+route_mode_return_route() {
   lab_step "route mode (lan_access=route): ping reaches the gateway but nothing behind it, until the LAN router has the route"
-  rc=0
+  local rc=0
   lab_vm_exec site timeout 120 wgagent apply --profile site-gateway --var lan_access=route >"$LAB_DIR/site-route.out" 2>&1 || rc=$?
   lab_expect "apply --var lan_access=route converges" 0 "$rc"
   lab_vm_exec site ping -c 1 -W 2 "$HUB_TUN" >/dev/null 2>&1   # the tunnel back after wg-quick's restart
@@ -450,11 +433,12 @@ main() {
   lab_expect "doctor: return-route ok once the router has it" ok "$(e2e_finding doctor-route2 return-route .verdict)"
   lab_check "hub -> LAN host: ping $LANHOST (routed, the LAN host sees the tunnel address)" lab_ns_exec hub ping -c 2 -W 2 "$LANHOST"
   lab_check "LAN host -> hub: ping $HUB_TUN (via its router, then the site and the tunnel)" lab_ns_exec lan ping -c 2 -W 2 "$HUB_TUN"
+}
 
-  # ------------------------------------------------------------------ 7. hub killed while the site reports
+hub_killed() {
   lab_step "wghub killed (-9) while the site reports every $E2E_REPORT_INTERVAL s; back after $E2E_HUB_DOWN s"
-  local s0 s1 s2 waiting dropped0 dropped1
-  dropped0=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
+  local s0 i
+  DROPPED0=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
   lab_vm_exec hub systemctl kill -s KILL wghub >/dev/null 2>&1 || lab_fail "systemctl kill -s KILL wghub"
   for ((i = 0; i < 50; i++)); do
     [ "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)" != active ] && break
@@ -463,9 +447,14 @@ main() {
   lab_expect "wghub is down" failed "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)"
   s0=$(e2e_sql "SELECT max(seq) FROM reports")
   lab_info "hub's store: last report #${s0:-none} before the kill"
+}
+
+reports_spooled() {
+  local waiting s1 swait
   sleep "$E2E_HUB_DOWN"
   waiting=$(lab_vm_sh site 'ls /var/lib/wgagent/spool | grep -c "\.json$"' 2>/dev/null)
   s1=$(lab_vm_exec site cat /var/lib/wgagent/report-seq 2>/dev/null | tr -d '[:space:]')
+  SEQ_SPOOLED=$s1
   lab_info "site: report-seq $s1, $waiting report(s) waiting in /var/lib/wgagent/spool"
   if [ "$E2E_SITE_KIND" = systemd ]; then
     lab_vm_exec site journalctl -u wgagent-reporter -o cat --no-pager 2>/dev/null
@@ -473,9 +462,12 @@ main() {
     lab_vm_exec site cat /var/log/wgagent-reporter.log 2>/dev/null
   fi | grep 'hub not reached' | tail -n 1 | e2e_show
   lab_check "site: reports spooled while the hub is down (≥ 3, got ${waiting:-0})" test "${waiting:-0}" -ge 3
-  local swait
   swait=$(lab_vm_exec site timeout 30 wgagent status --json 2>/dev/null | jq '.spool.waiting' 2>/dev/null)
   lab_check "site: wgagent status --json counts them in the spool too (${swait:-none})" test "${swait:-0}" -ge 3
+}
+
+hub_back_every_report_once() {
+  local s1=$SEQ_SPOOLED s2 dropped1 counts dups i
   lab_vm_exec hub systemctl start wghub || lab_fail "systemctl start wghub"
   e2e_wait_hub_up || lab_fail "wghub did not come back"
   lab_ok "wghub back (its store survived kill -9)"
@@ -486,22 +478,46 @@ main() {
   done
   lab_check "hub: has reports up to the site's #$s1 (now #${s2:-none}), spool empty" test -n "$s2" -a "${s2:-0}" -ge "$s1"
   dropped1=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
-  lab_expect "site: no report dropped from the spool (within its bound)" "${dropped0:-0}" "${dropped1:-0}"
-  local counts
+  lab_expect "site: no report dropped from the spool (within its bound)" "${DROPPED0:-0}" "${dropped1:-0}"
   # seq 1 ... s1: every report the site made up to the check, each exactly once (reports table, SQLite file)
   counts=$(e2e_sql "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM reports WHERE seq <= $s1")
   lab_info "hub's store, reports #1…#$s1: count|distinct|min|max = $counts"
   lab_expect "hub: every report #1…#$s1 stored exactly once (none lost, none twice)" "$s1|$s1|1|$s1" "$counts"
   lab_expect "hub: reports stored in the order the site made them" "" \
     "$(e2e_sql "SELECT a.seq FROM reports a JOIN reports b ON b.seq = a.seq + 1 WHERE b.received_at < a.received_at AND b.seq <= $s1")"
-  local dups
   dups=$(e2e_api /metrics 2>/dev/null | awk '/^wghub_health_duplicates_total/ {print $NF}')
   lab_info "wghub_health_duplicates_total since the restart: ${dups:-0} (re-sent reports acknowledged, not stored)"
+}
 
+stop() {
   lab_step "stop"
   lab_vm_stop site
   lab_vm_stop hub
   lab_info "whole run: $((SECONDS - LAB_T0)) s"
+}
+
+main() {
+  lab_require_root_and_tools wg jq curl python3 ping iptables conntrack
+  lab_require_binary wghub "$WGHUB_BIN" WGHUB_BIN
+  lab_require_binary wgagent "$WGAGENT_BIN" WGAGENT_BIN
+  lab_init
+  home_network
+  hub_vm
+  hub_serves
+  enroll_on_first_boot
+  refusals
+  check_tunnel
+  site_status
+  hub_shows_site
+  port_forward_open
+  port_forward_firewall_closed
+  port_forward_removed
+  apply_on_enrolled_site
+  route_mode_return_route
+  hub_killed
+  reports_spooled
+  hub_back_every_report_once
+  stop
   lab_summary
 }
 
