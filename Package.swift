@@ -60,7 +60,7 @@ let package = Package(
         // Tests only (like HummingbirdTesting): the fake host, failing closed, and fake machines of each kind.
         .target(name: "WGProvisionTesting", dependencies: ["WGProvision", "WGModel"]),
         // HTTPS client (libcurl), enrollment, reporting, doctor.
-        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CCurl", "CCurlLazy"]),
+        .target(name: "WGAgent", dependencies: ["WGModel", "WGProvision", "CSodium", "CCurl", "CCurlLazy"]),
         // The coordinator.
         .target(
             name: "WGHub",

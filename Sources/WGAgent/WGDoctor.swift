@@ -31,7 +31,7 @@ public struct WGDoctor {
         let conf = readConfig()
         return [
             forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump, conf: conf),
-            returnRoute(conf), keyModes(),
+            returnRoute(conf), keyModes(), identity(),
         ]
     }
 

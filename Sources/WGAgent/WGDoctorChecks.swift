@@ -17,6 +17,19 @@ extension WGDoctor {
         return WGFinding("forwarding", .problem, "IPv4 forwarding is off (net.ipv4.ip_forward=\(v)): nothing passes between the tunnel and the LAN", fix: fix)
     }
 
+    /// The enrollment belongs to this machine, not to the one this disk was cloned from.
+    func identity() -> WGFinding {
+        let name = "identity"
+        guard let enrollment else { return WGFinding(name, .unknown, "not enrolled") }
+        guard enrollment.machine != nil else { return WGFinding(name, .unknown, "the enrollment does not name its machine (made by an older agent)") }
+        if let why = enrollment.cloneReason(host) {
+            return WGFinding(name, .problem,
+                             "this machine is not the one enrolled as site \(enrollment.siteID.map(String.init) ?? "?") (\(why)): a clone, holding the original's key and credential, which it does not use",
+                             fix: "`wgagent enroll --hub \(enrollment.hubURL) --token TOKEN` with a token from `wghub token create` gives it a key and address of its own")
+        }
+        return WGFinding(name, .ok, "the enrollment was made on this machine")
+    }
+
     /// ufw's routed policy drops forwarded packets unless a `route allow` rule lets tunnel traffic out to the egress.
     func firewallRouted() -> WGFinding {
         let name = "firewall-routed"

@@ -76,8 +76,12 @@ public final class WGEnroller {
         // An enroll answer is a few hundred bytes: anything near the limit is not wghub's.
         client.maxAnswerBytes = WGEnrollOptions.maxAnswerBytes
 
-        let keys = try convergeKeys(o.profile)
         let iface = o.profile.interface
+        let machine = WGMachineIdentity.read(host)
+        if let old = try WGEnrollmentStore.load(host), let was = old.machine, let why = machine.change(from: was) {
+            try setAsideClone(old, reason: why)
+        }
+        let keys = try convergeKeys(o.profile)
         guard let key = try WGKeysResource.existingPrivateKey(host, interface: iface) else {
             throw WGEnrollError.keys("\(WGKeysResource.privatePath(iface)) is missing after the keys step")
         }
@@ -94,6 +98,7 @@ public final class WGEnroller {
             var e = saved
             e.vars = Self.merge(saved.vars, o.vars)
             e.profile = o.profile.name
+            if e.machine == nil { e.machine = machine }   // an older agent's file: this machine made it
             if e != saved { try WGEnrollmentStore.save(e, host: host) }
             return WGEnrollResult(enrollment: e, contactedHub: false, keys: keys, applyValues: Self.applyValues(e, profile: o.profile))
         }
@@ -108,7 +113,8 @@ public final class WGEnroller {
         }
         let request = WGEnrollRequest(
             token: o.token, publicKey: publicKey, hostname: hostname, listenPort: listenPort,
-            os: "\(facts.os.id)-\(facts.os.versionID)", agentVersion: WGModelVersion.agentVersion, lanSubnets: lan)
+            os: "\(facts.os.id)-\(facts.os.versionID)", agentVersion: WGModelVersion.agentVersion, lanSubnets: lan,
+            machine: machine.fingerprint)
         progress("enrolling \(hostname) (\(publicKey)) with \(client.baseURL)")
         let answer: WGEnrollResponse
         do {
@@ -133,9 +139,26 @@ public final class WGEnroller {
             hubURL: client.baseURL, pin: o.pin, caFile: o.caFile, insecureHTTP: o.insecureHTTP, credential: answer.credential,
             siteID: answer.siteID, hostname: hostname, profile: o.profile.name, interface: iface, publicKey: publicKey,
             listenPort: listenPort, address: answer.address, hubPublicKey: answer.hubPublicKey, hubEndpoint: answer.hubEndpoint,
-            allowedIPs: answer.allowedIPs, keepalive: answer.keepalive, vars: o.vars, enrolledAt: Int64(now().timeIntervalSince1970))
+            allowedIPs: answer.allowedIPs, keepalive: answer.keepalive, vars: o.vars, enrolledAt: Int64(now().timeIntervalSince1970),
+            machine: machine)
         try WGEnrollmentStore.save(e, host: host)
         return WGEnrollResult(enrollment: e, contactedHub: true, keys: keys, applyValues: Self.applyValues(e, profile: o.profile))
+    }
+
+    /// A clone of an enrolled machine (see `WGMachineIdentity.change`): the original's key, enrollment and unsent
+    /// reports are set aside beside them (kept, 0600, never used here) so that this machine enrolls as itself,
+    /// with a key of its own. The original keeps its key and address.
+    func setAsideClone(_ old: WGEnrollment, reason: String) throws {
+        let suffix = ".original-site-\(old.siteID.map(String.init) ?? "unknown")"
+        progress("this machine is not the one that enrolled as site \(old.siteID.map(String.init) ?? "?") (\(reason)): a clone; "
+                 + "the original's key and enrollment are set aside (*\(suffix)) and this machine enrolls with a key of its own")
+        for path in [WGKeysResource.privatePath(old.interface), WGKeysResource.publicPath(old.interface), WGEnrollmentStore.path] {
+            guard let data = try host.readFile(path) else { continue }
+            if !host.fileExists(path + suffix) { try host.writeFileAtomically(path + suffix, contents: data, permissions: 0o600) }
+            try host.removeFile(path)
+        }
+        let spool = WGSpool(host: host)
+        for seq in spool.pending() { try spool.remove(seq) }
     }
 
     /// The `keys` resource alone: /etc/wireguard 0700, the key generated once (or adopted) and kept.

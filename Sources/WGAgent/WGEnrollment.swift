@@ -32,11 +32,14 @@ public struct WGEnrollment: Codable, Sendable, Equatable {
     public var vars: [String]
     /// Unix seconds.
     public var enrolledAt: Int64
+    /// The machine it was made on (nil in files of older agents): a clone notices and does not use it.
+    public var machine: WGMachineIdentity?
 
     public init(
         hubURL: String, pin: String?, caFile: String?, insecureHTTP: Bool, credential: String, siteID: Int64?,
         hostname: String, profile: String, interface: String, publicKey: String, listenPort: Int, address: String,
-        hubPublicKey: String, hubEndpoint: String, allowedIPs: [String], keepalive: Int, vars: [String], enrolledAt: Int64
+        hubPublicKey: String, hubEndpoint: String, allowedIPs: [String], keepalive: Int, vars: [String], enrolledAt: Int64,
+        machine: WGMachineIdentity? = nil
     ) {
         self.hubURL = hubURL
         self.pin = pin
@@ -56,6 +59,7 @@ public struct WGEnrollment: Codable, Sendable, Equatable {
         self.keepalive = keepalive
         self.vars = vars
         self.enrolledAt = enrolledAt
+        self.machine = machine
     }
 
     enum CodingKeys: String, CodingKey {
@@ -70,6 +74,7 @@ public struct WGEnrollment: Codable, Sendable, Equatable {
         case hubEndpoint = "hub_endpoint"
         case allowedIPs = "allowed_ips"
         case enrolledAt = "enrolled_at"
+        case machine
     }
 
     public var verification: WGTLSVerification { WGTLSVerification.from(pin: pin, caFile: caFile) }

@@ -36,6 +36,7 @@ public struct WGHealthCollector {
             report.service = r.succeeded ? "active" : "inactive"
         }
         report.checks = findings.map(\.healthCheck)
+        report.machine = WGMachineIdentity.read(host).fingerprint
         // The last `wgagent check-port`, when one ran.
         if let port = WGPortCheckStore.load(host) { report.checks.append(port.healthCheck) }
         return (report, findings)

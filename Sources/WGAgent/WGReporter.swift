@@ -105,12 +105,24 @@ public final class WGReporter {
 
     /// `report --interval`: a report every `interval` seconds; between them, a failed send is retried with
     /// backoff and jitter (never later than the next report). `rounds` bounds the loop (tests); nil runs forever.
-    public func run(interval: Double, rounds: Int? = nil) {
+    /// Returns only when `rounds` ran out, or when this machine turned out to be a clone of the enrolled one (the
+    /// reason): a clone must not report, or keep a tunnel up, with the original's credential and key.
+    @discardableResult
+    public func run(interval: Double, rounds: Int? = nil) -> String? {
         var failures = 0
         var nextReport = now()
         var round = 0
         while rounds.map({ round < $0 }) ?? true {
             round += 1
+            if let why = enrollment.cloneReason(host) {
+                let initSystem = collector.doctor.facts.initSystem
+                let stop = initSystem.stopArgv(initSystem.wireguardService(enrollment.interface))
+                log("not reporting: this machine is not the one enrolled as site \(enrollment.siteID.map(String.init) ?? "?") (\(why)); "
+                    + "a clone. Stopping its tunnel (`\(stop.joined(separator: " "))`), which holds the original's key. "
+                    + "`wgagent enroll --token TOKEN` gives it its own")
+                _ = try? host.run(stop)
+                return why
+            }
             var delivery: Delivery
             if now() >= nextReport {
                 nextReport = nextReport.addingTimeInterval(interval)
@@ -134,5 +146,6 @@ public final class WGReporter {
                 sleep(wait)
             }
         }
+        return nil
     }
 }

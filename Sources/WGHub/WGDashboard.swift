@@ -128,6 +128,9 @@ enum WGMetricsPage {
         for v in views { out += "wghub_site_last_report_seconds{\(labels(v))} \(Int64(v.lastReportAt?.timeIntervalSince1970 ?? 0))\n" }
         out += "# HELP wghub_site_failing_checks Failing checks in the site's last report.\n# TYPE wghub_site_failing_checks gauge\n"
         for v in views { out += "wghub_site_failing_checks{\(labels(v))} \(v.failingChecks.count)\n" }
+        out += "# HELP wghub_site_machine_conflict 1 when a second machine has reported with the site's credential.\n"
+        out += "# TYPE wghub_site_machine_conflict gauge\n"
+        for v in views { out += "wghub_site_machine_conflict{\(labels(v))} \(v.machineConflictAt == nil ? 0 : 1)\n" }
         out += "# HELP wghub_sites Enrolled sites by status.\n# TYPE wghub_sites gauge\n"
         for s in [WGSiteStatus.online, .stale, .offline] {
             out += "wghub_sites{status=\"\(s.rawValue)\"} \(views.filter { $0.status == s }.count)\n"

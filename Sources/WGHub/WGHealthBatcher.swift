@@ -77,10 +77,16 @@ final class WGHealthBatcher: @unchecked Sendable {
             sql: """
                 UPDATE sites SET last_report_at = :t, observed_address = COALESCE(:obs, observed_address),
                 last_report = CASE WHEN last_seq IS NULL OR last_seq <= :seq THEN :body ELSE last_report END,
-                last_seq = CASE WHEN last_seq IS NULL OR last_seq < :seq THEN :seq ELSE last_seq END
+                last_seq = CASE WHEN last_seq IS NULL OR last_seq < :seq THEN :seq ELSE last_seq END,
+                machine_conflict = CASE WHEN :machine IS NOT NULL AND machine IS NOT NULL AND machine != :machine
+                                        THEN :machine ELSE machine_conflict END,
+                machine_conflict_at = CASE WHEN :machine IS NOT NULL AND machine IS NOT NULL AND machine != :machine
+                                           THEN :t ELSE machine_conflict_at END,
+                machine = COALESCE(machine, :machine)
                 WHERE id = :id
                 """
-        ).execute(arguments: ["seq": p.report.seq, "body": p.body, "id": p.siteID, "t": p.time, "obs": p.observedAddress])
+        ).execute(arguments: ["seq": p.report.seq, "body": p.body, "id": p.siteID, "t": p.time, "obs": p.observedAddress,
+                              "machine": p.report.machine])
         // Bounded retention: drop everything older than the newest `retention` reports. The oldest seq to keep is
         // looked up first: with the subquery inside the DELETE, SQLite collected the keys in a temporary table
         // first (the statement reads the table it deletes from); this was the costliest of the three statements.

@@ -31,9 +31,12 @@ public struct WGSiteView: Sendable, Codable, Equatable {
     public var forwarding: Bool?
     public var firewall: String?
     public var service: String?
+    /// The last time a machine other than the enrolled one reported with this site's credential.
+    public var machineConflictAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case id, hostname, address, endpoint, status, os, forwarding, firewall, service, lan
+        case machineConflictAt = "machine_conflict_at"
         case publicKey = "public_key"
         case lanSubnets = "lan_subnets"
         case observedAddress = "observed_address"
@@ -359,9 +362,12 @@ public final class WGHubService: Sendable {
             receiveBytes: peer?.receiveBytes, transmitBytes: peer?.transmitBytes, lastReportAt: s.lastReportAt,
             lastSeq: s.lastSeq, status: config.thresholds.status(latestHandshake: hs, lastReport: s.lastReportAt, now: now),
             probeVerdict: s.probeVerdict, probeDetail: s.probeDetail, probeAt: s.probeAt,
-            failingChecks: (last?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name },
+            failingChecks: (last?.checks ?? []).filter { !$0.ok }.map { c in c.detail.map { "\(c.name): \($0)" } ?? c.name }
+                + (s.machineConflictAt.map { at in
+                    ["identity: a second machine reported with this site's credential (\(ISO8601DateFormatter().string(from: at))): "
+                     + "a cloned disk or a stolen credential; delete the site and enroll each machine with its own token"] } ?? []),
             os: s.os, agentVersion: s.agentVersion, enrolledAt: s.enrolledAt,
-            forwarding: last?.forwarding, firewall: last?.firewall, service: last?.service)
+            forwarding: last?.forwarding, firewall: last?.firewall, service: last?.service, machineConflictAt: s.machineConflictAt)
     }
 }
 

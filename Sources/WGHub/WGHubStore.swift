@@ -27,6 +27,11 @@ public struct WGSite: Sendable, Equatable {
     public var probeVerdict: String?
     public var probeDetail: String?
     public var probeAt: Date?
+    /// The machine it enrolled from (the agent's identity hash), and the last time another machine reported with
+    /// its credential: one credential, two machines.
+    public var machine: String?
+    public var machineConflict: String?
+    public var machineConflictAt: Date?
 }
 
 extension WGSite {
@@ -160,6 +165,15 @@ public final class WGHubStore: Sendable {
                 ALTER TABLE tokens ADD COLUMN lan_grants TEXT NOT NULL DEFAULT '[]';
                 ALTER TABLE sites ADD COLUMN lan_granted TEXT NOT NULL DEFAULT '[]';
                 UPDATE sites SET lan_granted = lan_subnets;
+                """)
+        }
+        // v4: one identity per machine. The machine a site enrolled from (a hash the agent sends), and the last
+        // time another machine reported with the same credential (a cloned disk run by an older agent, or theft).
+        m.registerMigration("v4") { db in
+            try db.execute(sql: """
+                ALTER TABLE sites ADD COLUMN machine TEXT;
+                ALTER TABLE sites ADD COLUMN machine_conflict TEXT;
+                ALTER TABLE sites ADD COLUMN machine_conflict_at REAL;
                 """)
         }
         return m
@@ -352,22 +366,24 @@ public final class WGHubStore: Sendable {
                 try db.execute(
                     sql: """
                         UPDATE sites SET address = ?, hostname = ?, listen_port = ?, os = ?, agent_version = ?,
-                        lan_subnets = ?, lan_granted = ?, credential_hash = ?, observed_address = ?, updated_at = ?
+                        lan_subnets = ?, lan_granted = ?, credential_hash = ?, observed_address = ?, updated_at = ?,
+                        machine = COALESCE(?, machine)
                         WHERE id = ?
                         """,
                     arguments: [address, request.hostname, request.listenPort, request.os, request.agentVersion,
                                 Self.json(request.lanSubnets), Self.json(granted), WGHubSecrets.hash(newCredential),
-                                observedAddress, t, previous.id])
+                                observedAddress, t, request.machine, previous.id])
             } else {
                 try db.execute(
                     sql: """
                         INSERT INTO sites (public_key, address, hostname, listen_port, os, agent_version, lan_subnets,
-                        lan_granted, credential_hash, observed_address, profile, token_id, enrolled_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        lan_granted, credential_hash, observed_address, profile, token_id, enrolled_at, updated_at, machine)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [request.publicKey, address, request.hostname, request.listenPort, request.os,
                                 request.agentVersion, Self.json(request.lanSubnets), Self.json(granted),
-                                WGHubSecrets.hash(newCredential), observedAddress, token?.profile, token?.id, t, t])
+                                WGHubSecrets.hash(newCredential), observedAddress, token?.profile, token?.id, t, t,
+                                request.machine])
             }
             if let token { try db.execute(sql: "UPDATE tokens SET uses = uses + 1 WHERE id = ?", arguments: [token.id]) }
             let site = try Row.fetchOne(db, sql: "SELECT * FROM sites WHERE public_key = ?", arguments: [request.publicKey]).map(Self.site)!
@@ -560,6 +576,8 @@ public final class WGHubStore: Sendable {
             lastSeq: row["last_seq"],
             lastReportJSON: row["last_report"],
             probeVerdict: row["probe_verdict"], probeDetail: row["probe_detail"],
-            probeAt: (row["probe_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            probeAt: (row["probe_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            machine: row["machine"], machineConflict: row["machine_conflict"],
+            machineConflictAt: (row["machine_conflict_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

@@ -10,10 +10,13 @@ public struct WGEnrollRequest: Codable, Sendable, Equatable {
     public var os: String?
     public var agentVersion: String?
     public var lanSubnets: [String]
+    /// A hash of the machine's identity (DMI product UUID, machine-id): the hub tells two machines with one
+    /// credential apart by it.
+    public var machine: String?
 
     public init(
         token: String, publicKey: String, hostname: String, listenPort: Int,
-        os: String? = nil, agentVersion: String? = nil, lanSubnets: [String] = []
+        os: String? = nil, agentVersion: String? = nil, lanSubnets: [String] = [], machine: String? = nil
     ) {
         self.token = token
         self.publicKey = publicKey
@@ -22,10 +25,11 @@ public struct WGEnrollRequest: Codable, Sendable, Equatable {
         self.os = os
         self.agentVersion = agentVersion
         self.lanSubnets = lanSubnets
+        self.machine = machine
     }
 
     enum CodingKeys: String, CodingKey {
-        case token, hostname, os
+        case token, hostname, os, machine
         case publicKey = "public_key"
         case listenPort = "listen_port"
         case agentVersion = "agent_version"
@@ -41,6 +45,7 @@ public struct WGEnrollRequest: Codable, Sendable, Equatable {
         os = try c.decodeIfPresent(String.self, forKey: .os)
         agentVersion = try c.decodeIfPresent(String.self, forKey: .agentVersion)
         lanSubnets = try c.decodeIfPresent([String].self, forKey: .lanSubnets) ?? []
+        machine = try c.decodeIfPresent(String.self, forKey: .machine)
     }
 }
 
@@ -178,11 +183,13 @@ public struct WGHealthReport: Codable, Sendable, Equatable {
     public var checks: [WGHealthCheck]
     /// Probe nonces seen since the last report (optional, alternative to `POST /v1/probe/{id}/result`).
     public var probeResults: [WGProbeResult]?
+    /// The reporting machine's identity hash (see `WGEnrollRequest.machine`).
+    public var machine: String?
 
     public init(
         seq: Int64, agentTime: Int64, interface: String, listenPort: Int? = nil, peers: [WGHealthPeer] = [],
         forwarding: Bool? = nil, firewall: String? = nil, service: String? = nil, checks: [WGHealthCheck] = [],
-        probeResults: [WGProbeResult]? = nil
+        probeResults: [WGProbeResult]? = nil, machine: String? = nil
     ) {
         self.seq = seq
         self.agentTime = agentTime
@@ -194,10 +201,11 @@ public struct WGHealthReport: Codable, Sendable, Equatable {
         self.service = service
         self.checks = checks
         self.probeResults = probeResults
+        self.machine = machine
     }
 
     enum CodingKeys: String, CodingKey {
-        case seq, interface, peers, forwarding, firewall, service, checks
+        case seq, interface, peers, forwarding, firewall, service, checks, machine
         case agentTime = "agent_time"
         case listenPort = "listen_port"
         case probeResults = "probe_results"
@@ -215,6 +223,7 @@ public struct WGHealthReport: Codable, Sendable, Equatable {
         service = try c.decodeIfPresent(String.self, forKey: .service)
         checks = try c.decodeIfPresent([WGHealthCheck].self, forKey: .checks) ?? []
         probeResults = try c.decodeIfPresent([WGProbeResult].self, forKey: .probeResults)
+        machine = try c.decodeIfPresent(String.self, forKey: .machine)
     }
 }
 

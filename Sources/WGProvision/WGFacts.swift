@@ -33,7 +33,7 @@ public struct WGFacts: Sendable, Equatable {
         return WGFacts(
             os: os, platform: platform, initSystem: detectInit(host), virtualization: detectVirtualization(host),
             egressInterface: egress, egressSubnets: subnets,
-            kernelWireGuard: host.fileExists("/sys/module/wireguard"), sshPort: readSSHPort(host))
+            kernelWireGuard: kernelHasWireGuard(host), sshPort: readSSHPort(host))
     }
 
     /// systemd when it runs (or is the installed init), OpenRC otherwise.
@@ -48,6 +48,17 @@ public struct WGFacts: Sendable, Equatable {
         }
         if host.fileExists("/sbin/openrc-run") || host.fileExists("/usr/sbin/openrc-run") { return .openrc }
         return .systemd
+    }
+
+    /// The running kernel has WireGuard: loaded, built in, or a module file for this kernel release (a fresh VM
+    /// loads it only on first use, so /sys/module alone says no). Containers (LXC, nspawn) see none of their own.
+    static func kernelHasWireGuard(_ host: WGHost) -> Bool {
+        if host.fileExists("/sys/module/wireguard") { return true }
+        guard let release = (try? host.readText("/proc/sys/kernel/osrelease"))?.wgTrimmed(), !release.isEmpty,
+              !release.contains("/") else { return false }
+        let dir = "/lib/modules/\(release)"
+        if (try? host.readText(dir + "/modules.builtin"))?.contains("/wireguard.ko") == true { return true }
+        return ["", ".xz", ".zst", ".gz"].contains { host.fileExists(dir + "/kernel/drivers/net/wireguard/wireguard.ko" + $0) }
     }
 
     /// DMI names QEMU (and Proxmox, which is QEMU) in sys_vendor / product_name / bios_vendor.

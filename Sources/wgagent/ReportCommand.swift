@@ -48,7 +48,7 @@ struct ReportCommand: ParsableCommand {
         reporter.log = { WGOutput.progress($0) }
         if let interval {
             print("wgagent report: every \(Int(interval)) s to \(e.hubURL) as site \(e.siteID.map(String.init) ?? "?")")
-            reporter.run(interval: interval)
+            if reporter.run(interval: interval) != nil { throw ExitCode(2) }
             return
         }
         let (report, findings) = try reporter.record()

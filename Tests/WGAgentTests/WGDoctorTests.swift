@@ -16,7 +16,7 @@ final class WGDoctorTests: XCTestCase {
             hubURL: "https://203.0.113.1:8443", pin: nil, caFile: nil, insecureHTTP: false, credential: "wgc_x", siteID: 1,
             hostname: "site-a", profile: "site-gateway", interface: "wg0", publicKey: me.publicKey.base64, listenPort: 51820,
             address: "192.0.2.2/24", hubPublicKey: hubKey, hubEndpoint: endpoint, allowedIPs: ["192.0.2.0/24"], keepalive: 25,
-            vars: vars, enrolledAt: 0)
+            vars: vars, enrolledAt: 0, machine: WGMachineIdentity())
     }
 
     /// A converged, healthy site gateway: forwarding, ufw active with the route rule, NAT on ens18, handshake 10 s ago.
@@ -58,7 +58,7 @@ final class WGDoctorTests: XCTestCase {
 
     func testHealthyMachineHasNoProblems() throws {
         let f = try findings(healthy(), enrollment())
-        XCTAssertEqual(f.count, 8)
+        XCTAssertEqual(f.count, 9)
         for (name, finding) in f { XCTAssertEqual(finding.verdict, .ok, "\(name): \(finding.detail)") }
         XCTAssertEqual(f["handshake"]?.detail.hasPrefix("handshake with the hub"), true)
     }
