@@ -60,6 +60,8 @@ let package = Package(
             name: "WGHub",
             dependencies: [
                 "WGModel",
+                // The template renderer and Templates/ (the agent bootstrap script and cloud-init user-data).
+                "WGProvision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
