@@ -107,6 +107,8 @@ let package = Package(
             dependencies: [
                 "WGHub", "WGAgent", "WGModel",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The user-data `token create --cloud-init` prints, read by an independent YAML parser.
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
