@@ -118,6 +118,7 @@ public struct WGAgentBundle: Sendable {
     }
 
     static func loadOne(_ file: String, readVersion: Bool) throws -> WGAgentBinary {
+        guard FileManager.default.fileExists(atPath: file) else { throw WGAgentBinaryError("no such file") }
         let attrs: [FileAttributeKey: Any]
         do { attrs = try FileManager.default.attributesOfItem(atPath: (file as NSString).resolvingSymlinksInPath) } catch {
             throw WGAgentBinaryError("cannot read it (\(Self.reason(error)))")

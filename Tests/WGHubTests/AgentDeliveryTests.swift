@@ -106,7 +106,7 @@ final class AgentDeliveryTests: XCTestCase {
         let missing = await WGAgentBundle.load(files: [dir + "/no-such-wgagent"])
         XCTAssertNil(missing.info)
         XCTAssertEqual(missing.problems.count, 1)
-        XCTAssertTrue(missing.problems[0].contains("cannot read it"), missing.problems[0])
+        XCTAssertEqual(missing.problems, ["\(dir)/no-such-wgagent: no such file"])
         try Data("#!/bin/sh\necho not elf\n".utf8).write(to: URL(fileURLWithPath: dir + "/script"))
         let notELF = await WGAgentBundle.load(files: [dir + "/script"])
         XCTAssertTrue(notELF.problems.first?.contains("not an ELF executable") == true, "\(notELF.problems)")
@@ -124,6 +124,14 @@ final class AgentDeliveryTests: XCTestCase {
             await AssertEqual(try await client.get("/v1/agent").status, .unauthorized, "still gated: nothing said to anyone")
             await AssertEqual(try await client.get("/v1/sites", bearer: admin).status, .ok)
         }
+    }
+
+    func testTheDefaultAgentIsTheOneBesideWghub() throws {
+        let dir = try makeTempDir()
+        XCTAssertEqual(WGAgentBundle.candidates(given: ["/a/wgagent", "/b/wgagent"], executable: dir + "/wghub"), ["/a/wgagent", "/b/wgagent"])
+        XCTAssertEqual(WGAgentBundle.candidates(given: [], executable: dir + "/wghub").count, 1)
+        try Data().write(to: URL(fileURLWithPath: dir + "/wgagent"))
+        XCTAssertEqual(WGAgentBundle.candidates(given: [], executable: dir + "/wghub"), [dir + "/wgagent"])
     }
 
     func testELFArchitectureFromTheHeader() throws {
