@@ -66,6 +66,8 @@ let package = Package(
             name: "WGHub",
             dependencies: [
                 "WGModel", "WGProcess",
+                // The template renderer and Templates/ (the agent bootstrap script and cloud-init user-data).
+                "WGProvision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -112,6 +114,8 @@ let package = Package(
             dependencies: [
                 "WGHub", "WGAgent", "WGModel", "WGProcess",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The user-data `token create --cloud-init` prints, read by an independent YAML parser.
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

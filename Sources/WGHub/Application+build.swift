@@ -63,6 +63,28 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
             try await hub.updateGrants(siteID: try siteID(context), grant: change.grant ?? [], revoke: change.revoke ?? []))
     }
 
+    // The agent binary this hub ships with (see WGAgentBundle): what it is, then the bytes. Both gated
+    // (checkAgentDownload): an anonymous client learns nothing and cannot make the hub send megabytes.
+    router.get("/v1/agent") { request, context in
+        try await hub.checkAgentDownload(request.bearer, from: context.clientAddress)
+        guard let info = hub.agent.info else { throw WGHubError.agentMissing }
+        return try WGHubJSON.response(info)
+    }
+
+    router.get("/v1/agent/{arch}") { request, context in
+        try await hub.checkAgentDownload(request.bearer, from: context.clientAddress)
+        let binary = try hub.agentBinary(arch: context.parameters.get("arch") ?? "", from: context.clientAddress)
+        hub.metrics.count("wghub_agent_downloads_total")
+        hub.metrics.count("wghub_agent_download_bytes_total", by: binary.info.size)
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream", .contentLength: "\(binary.info.size)", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"wgagent\"", agentChecksumHeader: binary.info.sha256,
+            ],
+            body: .init(byteBuffer: binary.bytes))  // the one buffer, shared: no copy per request
+    }
+
     router.get("/metrics") { request, context in
         if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
         let text = await WGMetricsPage.render(hub: hub)
@@ -80,6 +102,9 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
     }
     return router
 }
+
+/// The SHA-256 (hex) of the agent binary in a download's answer, for a client that checks it as it saves.
+let agentChecksumHeader = HTTPFields.Element.Name("X-Checksum-Sha256")!  // HTTPField: Hummingbird exports HTTPFields only
 
 /// The body of `POST /v1/sites/{id}/lan`.
 struct WGLANGrantRequest: Codable, Sendable {

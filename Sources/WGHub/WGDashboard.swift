@@ -29,7 +29,8 @@ enum WGDashboard {
             </style></head><body>
             <h1>wghub</h1>
             <p class="sum">\(views.count) site\(views.count == 1 ? "" : "s"): \(counts[.offline] ?? 0) offline, \(counts[.stale] ?? 0) stale, \(counts[.online] ?? 0) online
-             · pool \(esc(hub.config.pool.description)) · endpoint \(esc(hub.config.endpoint))</p>
+             · pool \(esc(hub.config.pool.description)) · endpoint \(esc(hub.config.endpoint))
+             · agent \(esc(hub.agent.info?.summary ?? "none served (start serve with --agent-binary FILE)"))</p>
 
             """
         if views.isEmpty {

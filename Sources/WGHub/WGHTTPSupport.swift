@@ -146,8 +146,9 @@ struct WGHubErrorMiddleware: RouterMiddleware {
 
     /// Route label with ids folded, so /metrics stays bounded.
     static func route(_ path: String) -> String {
-        let known = ["/", "/metrics", "/v1/enroll", "/v1/health", "/v1/probe", "/v1/sites"]
+        let known = ["/", "/metrics", "/v1/enroll", "/v1/health", "/v1/probe", "/v1/sites", "/v1/agent"]
         if known.contains(path) { return path }
+        if path.hasPrefix("/v1/agent/") { return "/v1/agent/{arch}" }
         if path.hasPrefix("/v1/sites/") && path.hasSuffix("/lan") { return "/v1/sites/{id}/lan" }
         if path.hasPrefix("/v1/sites/") { return "/v1/sites/{id}" }
         if path.hasPrefix("/v1/probe/") && path.hasSuffix("/result") { return "/v1/probe/{id}/result" }

@@ -65,6 +65,9 @@ public struct WGHubConfiguration: Sendable {
     public var authFailureLimit: Int = 30
     /// Port-forward probes per site per minute.
     public var probeLimit: Int = 6
+    /// Agent downloads (`GET /v1/agent/{arch}`) per client address per minute: a leaked token must not make the
+    /// hub send megabytes without end.
+    public var agentDownloadLimit: Int = 10
     /// The widest LAN prefix a site may have routed (shortest prefix length), IPv4 and IPv6.
     public var shortestLANPrefix4: Int = 16
     public var shortestLANPrefix6: Int = 48

@@ -40,6 +40,17 @@ public struct WGHubError: Error, CustomStringConvertible, Sendable {
                    + "(`wgagent enroll --reenroll` on that machine). If that machine is gone, an admin deletes site \(id) "
                    + "(`wghub site delete \(id)` or DELETE /v1/sites/\(id)) first, or enroll with a new key", field: "public_key")
     }
+    static let agentAuthRequired = WGHubError(
+        401, "agent_auth_required",
+        "the agent download needs `Authorization: Bearer X`: an enrollment token (from `wghub token create`; no use is spent), a site's credential or the admin token")
+    static let agentAuthRefused = WGHubError(
+        403, "agent_auth_refused",
+        "this bearer is not a usable enrollment token, a site's credential or the admin token: create a token with `wghub token create`")
+    static let agentMissing = WGHubError(
+        404, "agent_missing",
+        "this hub serves no agent binary: start `wghub serve` with --agent-binary FILE (a wgagent built for Linux, one per architecture), or put wgagent beside wghub")
+    static let agentDownloadLimited = WGHubError(
+        429, "agent_download_rate_limited", "too many agent downloads from this address: wait a minute")
     static let probeLimited = WGHubError(429, "probe_rate_limited", "too many port-forward probes from this site: wait a minute and try again")
     static let authLimited = WGHubError(429, "rate_limited_auth", "too many refused credentials or admin tokens from this address: wait and check the secret")
     static let lockdown = WGHubError(429, "rate_limited_global", "the hub is refusing a flood of bad enrollments: only a valid token is answered now")

@@ -33,6 +33,8 @@ public final class WGHubMetrics: @unchecked Sendable {
         "wghub_connections_timed_out_total": "Connections closed for being too slow (TLS handshake, request head or body).",
         "wghub_connections_idle_closed_total": "Kept-alive connections closed after the idle timeout.",
         "wghub_lan_grant_changes_total": "LAN grant changes through the admin API.",
+        "wghub_agent_downloads_total": "Agent binaries sent (GET /v1/agent/{arch}); refused ones are in wghub_refusals_total{reason=\"agent_auth_…\"}.",
+        "wghub_agent_download_bytes_total": "Bytes of agent binaries sent.",
     ]
 
     func render(into out: inout String) {

@@ -77,18 +77,22 @@ public final class WGHubService: Sendable {
     /// Refused credentials and admin tokens.
     public let authLimiter: WGFailureRateLimiter
     let probeLimiter: WGWindowCounter
+    let downloadLimiter: WGWindowCounter
     public let admission: WGConnectionAdmission
     public let prober: any WGProbeSender
     public let logger: Logger
     public let hubPublicKey: String
+    /// The agent binaries `GET /v1/agent/{arch}` hands out (loaded once at start).
+    public let agent: WGAgentBundle
     private let dumpCache = WGDumpCache()
     let hostCache = WGHostNetworksCache()
 
     public init(
         config: WGHubConfiguration, store: WGHubStore, control: any WGInterfaceControl, prober: any WGProbeSender = WGUDPProbeSender(),
-        logger: Logger = Logger(label: "wghub")
+        agent: WGAgentBundle = .none, logger: Logger = Logger(label: "wghub")
     ) throws {
         self.config = config
+        self.agent = agent
         self.store = store
         store.healthBatcher.maxBatch = config.healthBatch
         self.sync = WGInterfaceSync(control: control, pool: config.pool)
@@ -99,6 +103,7 @@ public final class WGHubService: Sendable {
         self.authLimiter = WGFailureRateLimiter(limit: config.authFailureLimit, window: config.enrollFailureWindow,
                                                 networkLimit: config.authFailureLimit * 3)
         self.probeLimiter = WGWindowCounter(limit: config.probeLimit, window: 60)
+        self.downloadLimiter = WGWindowCounter(limit: config.agentDownloadLimit, window: 60)
         self.admission = WGConnectionAdmission(limits: config.connections)
         self.prober = prober
         self.logger = logger
@@ -292,6 +297,40 @@ public final class WGHubService: Sendable {
             authLimiter.recordFailure(source)
             throw e
         }
+    }
+
+    // MARK: the agent binary
+
+    /// Who may fetch the agent: a usable enrollment token (no use is spent), a site's credential, or the admin
+    /// token. Anyone else gets 401/403, so the hub is not a free amplifier of a 15 MB download.
+    public func checkAgentDownload(_ bearer: String?, from client: String? = nil) async throws {
+        guard let bearer, !bearer.isEmpty else { throw WGHubError.agentAuthRequired }
+        try checkAuthThrottle(bearer, from: client)
+        let ok: Bool
+        if bearer.hasPrefix(WGHubSecrets.enrollPrefix) {
+            ok = try await store.isUsableEnrollToken(bearer)
+        } else if bearer.hasPrefix(WGHubSecrets.credentialPrefix) {
+            ok = try await store.siteKey(credential: bearer) != nil
+        } else if bearer.hasPrefix(WGHubSecrets.adminPrefix) {
+            ok = (try? await store.checkAdmin(secret: bearer)) != nil
+        } else {
+            ok = false
+        }
+        guard ok else {
+            authLimiter.recordFailure(client ?? "unknown")
+            throw WGHubError.agentAuthRefused
+        }
+    }
+
+    /// The binary for `arch` (one download counted against the client's address), or the 404 that says what is missing.
+    public func agentBinary(arch: String, from client: String? = nil) throws -> WGAgentBinary {
+        guard let info = agent.info else { throw WGHubError.agentMissing }
+        guard let b = agent.binaries[arch] else {
+            throw WGHubError(404, "agent_arch_unknown",
+                             "no agent for architecture \"\(arch.prefix(20))\": this hub serves \(info.architectures.keys.sorted().joined(separator: ", ")) (add one with --agent-binary FILE)")
+        }
+        guard downloadLimiter.take(client ?? "unknown") else { throw WGHubError.agentDownloadLimited }
+        return b
     }
 
     public func deleteSite(id: Int64) async throws -> WGSite {

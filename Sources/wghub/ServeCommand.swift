@@ -70,6 +70,12 @@ struct ServeCommand: AsyncParsableCommand {
     var shortestLanPrefix: Int = 16
     @Option(help: "Widest IPv6 LAN a site may have routed, as a prefix length.")
     var shortestLanPrefix6: Int = 48
+    @Option(help: ArgumentHelp(
+        "An agent binary to hand out at GET /v1/agent/ARCH (repeatable: one per architecture, x86_64 and aarch64, read from its ELF header). Default: the wgagent beside this wghub, else /usr/local/bin/wgagent.",
+        valueName: "FILE"))
+    var agentBinary: [String] = []
+    @Option(help: "Agent downloads per IP address per minute (GET /v1/agent/ARCH).")
+    var agentDownloadLimit: Int = 10
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -110,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.authFailureLimit = authFailureLimit
         settings.enrollFailureGlobalLimit = enrollFailureGlobalLimit
         settings.probeLimit = probeLimit
+        settings.agentDownloadLimit = max(1, agentDownloadLimit)
         settings.shortestLANPrefix4 = shortestLanPrefix
         settings.shortestLANPrefix6 = shortestLanPrefix6
         let config = settings
@@ -125,7 +132,17 @@ struct ServeCommand: AsyncParsableCommand {
             control = WGCommandControl(interface: interface)
         }
         let store = try WGHubStore.open(dataDirectory: data.data)
-        let hub = try WGHubService(config: config, store: store, control: control, logger: logger)
+        // Read and hashed once, off the cooperative pool; a hub without one still serves everything else.
+        let agent = await WGAgentBundle.load(files: WGAgentBundle.candidates(given: agentBinary))
+        for problem in agent.problems { logger.warning("agent binary \(problem)") }
+        if let info = agent.info {
+            logger.info("serving the agent \(info.summary) at GET /v1/agent")
+        } else {
+            logger.warning("no agent binary to serve: GET /v1/agent answers 404; pass --agent-binary FILE (a wgagent built for Linux)")
+        }
+        // For `wghub token create`, which names the agent and puts its SHA-256 in cloud-init user-data.
+        try store.setMeta(WGAgentInfo.metaKey, agent.info?.metaText ?? "")
+        let hub = try WGHubService(config: config, store: store, control: control, agent: agent, logger: logger)
         try await hub.reconcile()
 
         var tls: WGTLSIdentity?
@@ -150,6 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
             let shownHost = host.contains(":") ? "[\(host)]" : host
             var lines = ["wghub listening on \(scheme)://\(shownHost):\(bound)", "public URL \(config.effectivePublicURL)"]
             if let pin { lines.append("pin \(pin)") }
+            lines.append(agent.info.map { "agent \($0.summary)" } ?? "agent: none served (--agent-binary FILE)")
             lines.append("interface \(control.interfaceName), pool \(config.pool), hub public key \(hub.hubPublicKey)")
             lines.append("limits: \(config.connections.maxConnections) connections (\(config.connections.maxConnectionsPerAddress) per IP), "
                 + "timeouts handshake \(WGDurations.describe(config.connections.handshakeTimeout)) header \(WGDurations.describe(config.connections.headerTimeout)) "

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import WGHub
-import WGProvision
 
 struct TokenCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,8 +22,15 @@ struct TokenCreateCommand: ParsableCommand {
     @Option(help: "Hub URL for the printed line (default: the one `wghub serve` last announced).")
     var hub: String?
     @Flag(name: .customLong("cloud-init"),
-          help: "Print cloud-init user-data (#cloud-config, runcmd) that enrolls the VM on first boot; the token's summary goes to stderr.")
+          help: "Print cloud-init user-data (#cloud-config) for a stock image: it fetches the agent from the hub over the pinned TLS, checks its SHA-256, installs it at /usr/local/bin/wgagent and enrolls. The token's summary goes to stderr.")
     var cloudInit = false
+    @Flag(name: .customLong("agent-present"),
+          help: "With --cloud-init: the image already carries /usr/local/bin/wgagent (e.g. a Proxmox template): print only the enroll runcmd.")
+    var agentPresent = false
+
+    func validate() throws {
+        if agentPresent && !cloudInit { throw ValidationError("--agent-present goes with --cloud-init") }
+    }
 
     func run() throws {
         guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
@@ -33,32 +39,21 @@ struct TokenCreateCommand: ParsableCommand {
         let policy = try SiteCommand.policy(store: store)
         let grants: [String]
         do { grants = try lan.map(policy.checkGrant) } catch let e as WGHubError { throw ValidationError("--lan: \(e.body.message)") }
-        let (id, secret) = try store.createToken(kind: .enroll, name: name, profile: profile, ttl: seconds, maxUses: uses, lanGrants: grants)
-        let url = try hub ?? store.meta("public_url") ?? "https://HUB:8443"
-        let pin = try Self.pin(store: store, dataDirectory: data.data)
-        let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(seconds))
-        let summary = "token \(id): \(uses) use\(uses == 1 ? "" : "s"), expires \(expires)\(profile.map { ", profile \($0)" } ?? "")\(name.map { ", for \($0)" } ?? "")"
-            + (grants.isEmpty ? ", no LAN routed without a grant" : ", LAN \(grants.joined(separator: " "))")
-        var argv = ["wgagent", "enroll", "--hub", url, "--token", secret]
-        if let profile { argv += ["--profile", profile] }
-        if let pin, !pin.isEmpty { argv += ["--pin", pin] } else if url.hasPrefix("http://") { argv += ["--allow-insecure-http"] }
+        if cloudInit && !agentPresent {
+            // Refused before a token is made that the user-data could not use.
+            try WGEnrollInstructions.checkBootstrap(store: store, dataDirectory: data.data, hubURL: hub)
+        }
+        let made = try WGEnrollInstructions.issue(
+            store: store, dataDirectory: data.data, name: name, profile: profile, ttl: seconds, uses: uses, lanGrants: grants, hubURL: hub)
         if cloudInit {
-            FileHandle.standardError.write(Data((summary + "\n").utf8))
-            argv[0] = "/usr/local/bin/wgagent"
-            print(try WGCloudInit.userData(argv: argv, hub: url, about: summary.replacingOccurrences(of: "token \(id): ", with: "token \(id), ")), terminator: "")
+            FileHandle.standardError.write(Data((made.summary + "\n").utf8))
+            print(try made.userData(agentPresent: agentPresent), terminator: "")
             return
         }
-        print(summary)
-        print(secret)
+        print(made.summary)
+        print(made.token)
         print("")
         print("on the new machine:")
-        print("  " + argv.joined(separator: " "))
-    }
-
-    static func pin(store: WGHubStore, dataDirectory: String) throws -> String? {
-        let cert = (dataDirectory as NSString).appendingPathComponent(WGTLSIdentity.certificateFile)
-        if let stored = try store.meta("pin") { return stored }
-        if FileManager.default.fileExists(atPath: cert) { return try WGTLSIdentity.pin(certificatePath: cert) }
-        return nil
+        print("  " + made.enrollArgv().joined(separator: " "))
     }
 }

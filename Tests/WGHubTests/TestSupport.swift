@@ -98,13 +98,14 @@ struct TestHub {
     let wg: FakeWireGuard
     let prober: RecordingProber
 
-    init(dir: String? = nil, wg: FakeWireGuard = FakeWireGuard(), _ edit: (inout WGHubConfiguration) -> Void = { _ in }) throws {
+    init(dir: String? = nil, wg: FakeWireGuard = FakeWireGuard(), agent: WGAgentBundle = .none,
+         _ edit: (inout WGHubConfiguration) -> Void = { _ in }) throws {
         let d = try dir ?? makeTempDir()
         self.dir = d
         self.wg = wg
         self.prober = RecordingProber()
         let store = try WGHubStore.open(dataDirectory: d)
-        hub = try WGHubService(config: try makeConfig(dir: d, edit), store: store, control: wg, prober: prober, logger: quietLogger())
+        hub = try WGHubService(config: try makeConfig(dir: d, edit), store: store, control: wg, prober: prober, agent: agent, logger: quietLogger())
     }
 
     var store: WGHubStore { hub.store }

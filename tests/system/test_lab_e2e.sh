@@ -241,7 +241,7 @@ hub_serves() {
   lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
   lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $HUB_PUB" /var/log/wghub.log
   lab_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
-  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --lan "$LAN_NET" --cloud-init \
+  lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --lan "$LAN_NET" --cloud-init --agent-present \
     >"$LAB_DIR/user-data" 2>"$LAB_DIR/token.err" || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create --cloud-init"; }
   lab_info "$(cat "$LAB_DIR/token.err")"
   # The runcmd item is a JSON array (a YAML flow sequence): exactly the argv cloud-init would run.
