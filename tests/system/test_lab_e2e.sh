@@ -24,6 +24,8 @@ set -uo pipefail
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../scripts/lab/lib.sh
 . "$E2E_REPO/scripts/lab/lib.sh"
+# shellcheck source=lab_hub.sh
+. "$E2E_REPO/tests/system/lab_hub.sh"
 
 WGHUB_BIN=${WGHUB_BIN:-$E2E_REPO/.build/release/wghub}
 WGAGENT_BIN=${WGAGENT_BIN:-$E2E_REPO/.build/release/wgagent}
@@ -31,38 +33,6 @@ E2E_REPORT_INTERVAL=${E2E_REPORT_INTERVAL:-2}
 E2E_HUB_DOWN=${E2E_HUB_DOWN:-12}
 E2E_SITE_KIND=${E2E_SITE_KIND:-systemd}
 case $E2E_SITE_KIND in systemd|openrc) ;; *) echo "test_lab_e2e: ERROR: E2E_SITE_KIND must be systemd or openrc" >&2; exit 1 ;; esac
-HUB_LINK=203.0.113.1
-ROUTER_WAN=203.0.113.2
-LAN_GW=198.51.100.1
-SITE_LAN=198.51.100.2
-LANHOST=198.51.100.3
-LAN_NET=198.51.100.0/24
-HUB_TUN=192.0.2.1
-POOL=192.0.2.0/24
-WG_PORT=51820
-API_PORT=8443
-URL="https://$HUB_LINK:$API_PORT"
-HUB_DATA=/var/lib/wghub
-SITE_NAME=branch-office
-
-e2e_show() { sed 's/^/          | /' "$@"; }
-# A page's text: tags out, whitespace squeezed (what a reader sees, in order).
-e2e_page_text() { sed -e 's/<[^>]*>/ /g' "$1" | tr -s ' \n\t' '   ' | sed -e 's/&amp;/\&/g'; echo; }
-e2e_has() {      # e2e_has FILE TEXT… -- every TEXT is in FILE
-  local f=$1 t; shift
-  for t in "$@"; do grep -qF -- "$t" "$f" || { echo "missing: $t"; return 1; }; done
-}
-e2e_router() { lab_ns_exec router "$@"; }
-
-# curl against wghub from the hub's namespace, pinned, with the admin token: e2e_api PATH
-e2e_api() { lab_hub_api "$PIN" "$ADMIN" "$URL$1"; }
-
-# The site as GET /v1/sites shows it (first site), as JSON.
-e2e_site_json() { e2e_api /v1/sites 2>/dev/null | jq -c '([.[]? // .sites[]?])[0] // empty' 2>/dev/null; }
-e2e_hub_last_seq() { e2e_site_json | jq -r '.last_seq // 0' 2>/dev/null; }
-
-# SQL on the hub's store, read-only, from the host through the VM's root: e2e_sql 'SELECT …'
-e2e_sql() { lab_sqlite "$(lab_vm_root hub)$HUB_DATA/wghub.sqlite" "$1"; }
 
 # The site VM's disk before its first boot: the agent binary and the first-boot hook a cloud-init runcmd
 # (or an image builder) would leave, running the runcmd of the user-data `wghub token create --cloud-init` printed.
@@ -115,37 +85,6 @@ EOF
   ln -sf ../wgagent-firstboot.service "$root/etc/systemd/system/multi-user.target.wants/wgagent-firstboot.service"
 }
 
-# wghub on the hub VM as a systemd service (the way an admin would run it). Restart=no: a step kills it.
-e2e_hub_unit() {
-  cat <<EOF
-[Unit]
-Description=wghub, the wgagent coordinator
-After=network-online.target wg-quick@wg0.service
-Wants=network-online.target
-
-[Service]
-ExecStart=/usr/local/bin/wghub serve --listen $HUB_LINK:$API_PORT --data $HUB_DATA --interface wg0 --endpoint $HUB_LINK:$WG_PORT --pool $POOL --retention 10000
-LimitNOFILE=16384
-Restart=no
-UMask=0077
-StandardOutput=append:/var/log/wghub.log
-StandardError=append:/var/log/wghub.log
-
-[Install]
-WantedBy=multi-user.target
-EOF
-}
-
-# Wait (bounded) until wghub answers on its port; prints nothing, status 0 when up.
-e2e_wait_hub_up() {
-  local i
-  for ((i = 0; i < 150; i++)); do
-    lab_ns_exec hub timeout 3 curl -sk -o /dev/null "$URL/metrics" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 e2e_refusal() {   # e2e_refusal TEXT WORD CMD… -- CMD in the site VM exits 2 and its error mentions WORD
   local text=$1 word=$2 rc=0; shift 2
   lab_vm_exec site timeout 60 "$@" >"$LAB_DIR/refusal.out" 2>&1 || rc=$?
@@ -191,56 +130,8 @@ e2e_check_port() {   # e2e_check_port LABEL -> exit status in CP_RC, verdict in 
   [ -s "$LAB_DIR/$1.err" ] && [ "$CP_RC" -gt 1 ] && e2e_show "$LAB_DIR/$1.err" >&2
 }
 # ------------------------------------------------------------------ the steps
-home_network() {
-  lab_step "networks: hub $HUB_LINK -- router ($ROUTER_WAN | $LAN_GW, NAT) -- LAN $LAN_NET: site VM $SITE_LAN, LAN host $LANHOST"
-  lab_netns hub; lab_netns site; lab_netns lan
-  lab_router hub eth0 "$HUB_LINK/24" "$ROUTER_WAN/24"
-  lab_route hub default via "$ROUTER_WAN"
-  lab_bridge router br0 "$LAN_GW/24"
-  lab_bridge_port router br0 lanp-site site uplink0 "$SITE_LAN/24"
-  lab_bridge_port router br0 lanp-host lan eth0 "$LANHOST/24"
-  lab_route site default via "$LAN_GW"
-  lab_route lan default via "$LAN_GW"
-  # A home router: the LAN goes out masqueraded (lab_router); from the WAN only replies (and port forwards)
-  # come in. br0 -> br0: LAN to LAN is switched, but with br_netfilter loaded (Docker hosts) it passes FORWARD too.
-  e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \
-    && e2e_router iptables -A FORWARD -i br0 -o wan0 -j ACCEPT \
-    && e2e_router iptables -A FORWARD -i br0 -o br0 -j ACCEPT \
-    && e2e_router iptables -P FORWARD DROP || lab_fail "router forward rules"
-  lab_check "router: the hub cannot reach the LAN directly (FORWARD drops WAN -> LAN)" \
-    sh -c "! ip netns exec $(lab_ns hub) ping -c 1 -W 1 $LANHOST"
-}
-
-hub_vm() {
-  lab_step "hub VM: boot Debian/systemd, wgagent apply --profile hub --var address=$HUB_TUN/24"
-  lab_vm_boot hub systemd hub
-  lab_vm_install hub wgagent "$WGAGENT_BIN" wghub "$WGHUB_BIN"
-  local t0=$SECONDS rc=0
-  lab_vm_exec hub timeout 300 wgagent apply --profile hub --var "address=$HUB_TUN/24" >"$LAB_DIR/hub-apply.out" 2>&1 || rc=$?
-  grep -E '^  (changed|ok|failed|change) ' "$LAB_DIR/hub-apply.out" | e2e_show
-  lab_expect "hub: apply converged (exit status, $((SECONDS - t0)) s)" 0 "$rc"
-  [ "$rc" -eq 0 ] || { tail -n 30 "$LAB_DIR/hub-apply.out" >&2; lab_fail "the hub VM did not converge"; }
-  lab_expect "hub: wg0 listens on $WG_PORT" "$WG_PORT" "$(lab_vm_exec hub wg show wg0 listen-port 2>&1)"
-  lab_expect "hub: net.ipv4.ip_forward" 1 "$(lab_vm_exec hub sysctl -n net.ipv4.ip_forward 2>&1)"
-  lab_vm_exec hub ufw status >"$LAB_DIR/hub-ufw.txt" 2>&1
-  lab_check "hub: ufw active, allowing SSH, $WG_PORT/udp and wghub's $API_PORT/tcp" \
-    sh -c "grep -q 'Status: active' '$LAB_DIR/hub-ufw.txt' && grep -qE '^22/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt' \
-      && grep -qE '^$WG_PORT/udp +ALLOW' '$LAB_DIR/hub-ufw.txt' && grep -qE '^$API_PORT/tcp +ALLOW' '$LAB_DIR/hub-ufw.txt'"
-  HUB_PUB=$(lab_vm_exec hub cat /etc/wireguard/wg0.pub 2>/dev/null)
-}
-
-hub_serves() {
-  lab_step "hub VM: wghub serve as a systemd service beside wg0"
-  e2e_hub_unit >"$LAB_DIR/wghub.service"
-  lab_vm_copy hub "$LAB_DIR/wghub.service" /etc/systemd/system/wghub.service || lab_fail "install wghub.service"
-  lab_vm_exec hub systemctl daemon-reload && lab_vm_exec hub systemctl enable --now wghub >/dev/null 2>&1 \
-    || lab_fail "systemctl enable --now wghub"
-  e2e_wait_hub_up || { lab_vm_exec hub cat /var/log/wghub.log >&2; lab_fail "wghub does not answer on $URL"; }
-  PIN=$(lab_vm_exec hub awk '$1 == "pin" {print $2; exit}' /var/log/wghub.log 2>/dev/null)
-  lab_vm_exec hub cat /var/log/wghub.log | grep -v '^$' | head -n 6 | e2e_show
-  lab_check "wghub printed its pin (${PIN:-none})" grep -q '^sha256//' <<<"$PIN"
-  lab_check "wghub serves the key of the wg0 that apply made" lab_vm_exec hub grep -qF "hub public key $HUB_PUB" /var/log/wghub.log
-  lab_expect "wghub: data folder mode" 700 "$(lab_vm_exec hub stat -c %a "$HUB_DATA" 2>&1)"
+# The user-data for an image that carries the agent: its runcmd is the enroll argv, run by the first-boot hook.
+hub_token() {
   lab_vm_exec hub wghub token create --data "$HUB_DATA" --uses 1 --name site --lan "$LAN_NET" --cloud-init --agent-present \
     >"$LAB_DIR/user-data" 2>"$LAB_DIR/token.err" || { cat "$LAB_DIR/token.err" >&2; lab_fail "wghub token create --cloud-init"; }
   lab_info "$(cat "$LAB_DIR/token.err")"
@@ -252,8 +143,6 @@ hub_serves() {
   [ ${#argv[@]} -gt 2 ] || { cat "$LAB_DIR/user-data" >&2; lab_fail "no enroll argv in the user-data"; }
   ENROLL_LINE="wgagent ${argv[*]:1}"
   lab_info "$(sed -E 's/--token [^ ]+/--token …/' <<<"$ENROLL_LINE")"
-  ADMIN=$(lab_vm_exec hub wghub admin-token create --data "$HUB_DATA" --name e2e 2>/dev/null | tail -n 1)
-  lab_check "admin token created" test -n "$ADMIN"
 }
 
 enroll_on_first_boot() {
@@ -504,6 +393,7 @@ main() {
   home_network
   hub_vm
   hub_serves
+  hub_token
   enroll_on_first_boot
   refusals
   check_tunnel
