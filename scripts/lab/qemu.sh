@@ -16,7 +16,7 @@
 #   qemu_vm_stop vm1
 #
 # Functions (a contract other scripts use):
-#   qemu_require_tools              exit 1 loudly unless qemu-system-x86_64, qemu-img, genisoimage, socat, python3
+#   qemu_require_tools              exit 1 loudly unless qemu-system-x86_64, qemu-img, genisoimage, socat, python3, jq
 #   qemu_init                       after lab_init: EXIT trap = qemu_cleanup then lab_cleanup (exit status kept)
 #   qemu_image                      build or reuse the cached image; sets QEMU_IMAGE_DIR (disk.raw, vmlinuz, initrd.img)
 #   qemu_pick_accel                 print kvm or tcg (cached in QEMU_ACCEL; reason on stderr). kvm only when
@@ -42,6 +42,11 @@
 #   qemu_vm_stop NAME               guest-shutdown (≤ QEMU_STOP_TIMEOUT, default 90 s), then QMP system_powerdown
 #                                   (≤ 30 s), then QMP quit, then SIGTERM/SIGKILL of that QEMU's PID only
 #   qemu_vm_running NAME            status 0 when the VM's QEMU is alive
+#   qemu_vm_savevm NAME TAG         fast resets: `savevm TAG` (HMP through QMP) stores RAM + disk state in the
+#                                   VM's qcow2 overlay (bounded, 300 s); the VM keeps running
+#   qemu_vm_loadvm NAME TAG         back to TAG: in place when running (HMP loadvm), else a start with
+#                                   -loadvm TAG; then waits (≤ 120 s) for the agent and sets the guest's clock
+#                                   from the host (guest-set-time)
 #   qemu_qga NAME JSON [TIMEOUT]    one guest-agent command on the host socket (guest-sync-delimited first,
 #                                   serialised, bounded: default 30 s); prints the "return" JSON
 #   qemu_qmp NAME JSON [TIMEOUT]    one QMP command; prints the "return" JSON
@@ -71,11 +76,11 @@ QEMU_IMAGE_DIR=${QEMU_IMAGE_DIR:-}
 QEMU_VMS=()
 QEMU_CLEANED=0
 declare -gA QEMU_VM_PID=() QEMU_VM_DIR=() QEMU_VM_NS=() QEMU_VM_LINK=() QEMU_VM_TAP=() QEMU_VM_SEED=() \
-  QEMU_VM_UUID=() QEMU_VM_MAC=() QEMU_VM_T0=() QEMU_VM_LOGOFF=()
+  QEMU_VM_UUID=() QEMU_VM_MAC=() QEMU_VM_T0=() QEMU_VM_LOGOFF=() QEMU_VM_LOADVM=()
 
 qemu_require_tools() {
   local t missing=()
-  for t in qemu-system-x86_64 qemu-img genisoimage socat python3; do
+  for t in qemu-system-x86_64 qemu-img genisoimage socat python3 jq; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -110,7 +115,7 @@ qemu_pick_accel() {
     qemu_image
     local log; log=$(mktemp "${LAB_DIR:-/var/tmp}/qemu-kvm-probe.XXXXXX")
     # The image's kernel without a root: a healthy KVM runs it to "VFS: Unable to mount root" in seconds.
-    timeout 60 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 -nodefaults -no-user-config -display none \
+    timeout 60 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 -nodefaults -no-user-config -net none -display none \
       -vga none -no-reboot -kernel "$QEMU_IMAGE_DIR/vmlinuz" -append "console=ttyS0 panic=-1 root=/dev/nonexistent" \
       -serial "file:$log" >/dev/null 2>&1 || true
     if grep -q 'Unable to mount root' "$log"; then why=""; else why="the KVM probe boot did not reach the root mount"; fi
@@ -198,6 +203,7 @@ qemu_vm_start() {
     -chardev "socket,path=$dir/qga.sock,server=on,wait=off,id=qga0"
     -device virtio-serial -device "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0"
     -pidfile "$dir/qemu.pid")
+  if [ -n "${QEMU_VM_LOADVM[$name]:-}" ]; then argv+=(-loadvm "${QEMU_VM_LOADVM[$name]}"); QEMU_VM_LOADVM[$name]=""; fi
   printf '%q ' ip netns exec "$ns" "${argv[@]}" >"$dir/cmdline"; echo >>"$dir/cmdline"
   QEMU_VM_T0[$name]=$(date +%s.%N)
   ip netns exec "$ns" "${argv[@]}" </dev/null >>"$dir/qemu.log" 2>&1 &
@@ -209,8 +215,10 @@ qemu_vm_start() {
       tail -n 20 "$dir/qemu.log" "$dir/serial.log" >&2
       lab_fail "qemu: VM $name: QEMU exited during boot (logs in $dir)"
     fi
-    if tail -c +"$((QEMU_VM_LOGOFF[$name] + 1))" "$dir/serial.log" | grep -q 'Linux version'; then
-      lab_info "VM $name ($accel, QEMU PID ${QEMU_VM_PID[$name]}, netns $ns, tap ${QEMU_VM_TAP[$name]}, uuid ${QEMU_VM_UUID[$name]}): kernel up in $((SECONDS - t0)) s"
+    if tail -c +"$((QEMU_VM_LOGOFF[$name] + 1))" "$dir/serial.log" | grep -q 'Linux version' \
+      || { [ "${argv[-2]}" = -loadvm ] && qemu_qga "$name" '{"execute":"guest-ping"}' 2 >/dev/null 2>&1; }; then
+      local what="kernel up"; [ "${argv[-2]}" = -loadvm ] && what="resumed from ${argv[-1]}"
+      lab_info "VM $name ($accel, QEMU PID ${QEMU_VM_PID[$name]}, netns $ns, tap ${QEMU_VM_TAP[$name]}, uuid ${QEMU_VM_UUID[$name]}): $what in $((SECONDS - t0)) s"
       return 0
     fi
     sleep 0.2
@@ -278,6 +286,35 @@ qemu_vm_reboot() {
   local name=$1
   qemu_vm_stop "$name" || lab_info "VM $name: no clean shutdown before the restart"
   qemu_vm_start "$name"
+}
+
+# One HMP command through QMP; its text output must be empty (HMP reports errors as text).
+_qemu_hmp() {   # _qemu_hmp NAME TIMEOUT COMMAND-LINE
+  local out
+  out=$(qemu_qmp "$1" "$(jq -cn --arg c "$3" '{execute: "human-monitor-command", arguments: {"command-line": $c}}')" "$2") \
+    || return 1
+  out=$(jq -r . <<<"$out")
+  [ -z "${out//[$'\r\n ']/}" ] || { echo "qemu: $1: $3: $out" >&2; return 1; }
+}
+
+qemu_vm_savevm() {
+  local name=$1 tag=$2 t0=$SECONDS
+  qemu_vm_running "$name" || { echo "qemu: VM $name is not running" >&2; return 1; }
+  _qemu_hmp "$name" 300 "savevm $tag" || return 1
+  lab_info "VM $name: savevm $tag in $((SECONDS - t0)) s"
+}
+
+qemu_vm_loadvm() {
+  local name=$1 tag=$2 t0=$SECONDS
+  if qemu_vm_running "$name"; then
+    _qemu_hmp "$name" 300 "loadvm $tag" || return 1
+  else
+    QEMU_VM_LOADVM[$name]=$tag
+    qemu_vm_start "$name"
+  fi
+  qemu_wait_agent "$name" 120 || { echo "qemu: $name: no guest agent after loadvm $tag" >&2; return 1; }
+  qemu_qga "$name" "{\"execute\":\"guest-set-time\",\"arguments\":{\"time\":$(date +%s%N)}}" >/dev/null || return 1
+  lab_info "VM $name: loadvm $tag, agent answering, clock set, in $((SECONDS - t0)) s"
 }
 
 qemu_cleanup() {

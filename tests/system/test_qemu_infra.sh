@@ -5,7 +5,8 @@
 # runcmd that installs qemu-guest-agent and wireguard-tools offline from the image's apt cache). Then:
 # cloud-init done without errors, QEMU/KVM virt, DMI, kernel WireGuard, the guest agent on the host socket,
 # pings over the bridge, the NAT path out, a reboot (same instance-id: runcmd not re-run) and a Proxmox-style
-# clone (new SMBIOS UUID and instance-id: runcmd re-run, the new product_uuid). Everything is torn down on exit.
+# clone (new SMBIOS UUID and instance-id: runcmd re-run, the new product_uuid), and a fast reset of the clone
+# (savevm, -loadvm: the agent answers at once, later writes gone). Everything is torn down on exit.
 #
 #   hub (netns hub)               router (netns router)                    LAN (bridge br0 in the router)
 #   eth0 203.0.113.1/24 -------   wan0 203.0.113.2/24  MASQUERADE           br0 198.51.100.1/24 --+-- tap: vm1 198.51.100.10
@@ -43,8 +44,8 @@ qi_wait_ready() {   # qi_wait_ready NAME LABEL
     t_done=$(date +%s.%N)
     QI_FIG[$label]=$(echo "$t_done - ${QEMU_VM_T0[$name]}" | bc | xargs printf '%.1f')
     local up; up=$(tail -c +"$((QEMU_VM_LOGOFF[$name] + 1))" "$(qemu_vm_serial "$name")" \
-      | grep -aoE "$FINISHED_RE.*Up [0-9.]+ seconds" | grep -oE 'Up [0-9.]+' | tail -n1)
-    lab_ok "$name: cloud-init finished ${QI_FIG[$label]} s after power-on (guest: ${up:-?} s up)"
+      | grep -aoE "$FINISHED_RE.*Up [0-9.]+ seconds" | grep -oE '[0-9.]+ seconds' | tail -n1)
+    lab_ok "$name: cloud-init finished ${QI_FIG[$label]} s after power-on (guest uptime then: ${up:-?})"
   else
     tail -n 30 "$(qemu_vm_serial "$name")" | qi_show >&2
     lab_fail "$name: cloud-init did not finish within $QI_CLOUD_INIT_TIMEOUT s (serial $(qemu_vm_serial "$name"))"
@@ -190,10 +191,31 @@ lab_expect "vm2: runcmd re-ran for the new instance-id (2 lines, the last for ii
 lab_expect "vm2: hostname from its own meta-data" vm2 "$(qemu_vm_exec vm2 hostname)"
 lab_expect "vm2: its own address" "$VM2_ADDR/24" "$(qemu_vm_exec vm2 ip -4 -o addr show dev eth0 | awk '{ print $4 }')"
 lab_check "lanpeer -> vm2 ping" lab_ns_exec lanpeer ping -c 3 -W 2 -i 0.3 "$VM2_ADDR"
+
+lab_step "vm2: fast reset (savevm in the overlay, then -loadvm on a fresh QEMU)"
+if qemu_vm_savevm vm2 ready; then
+  lab_ok "vm2: savevm ready"
+  qemu_vm_exec vm2 touch /root/after-snapshot
+  qemu_vm_stop vm2 && lab_ok "vm2: clean shutdown (guest-shutdown)" || lab_bad "vm2: no clean shutdown"
+  t0=$(date +%s.%N)
+  if qemu_vm_loadvm vm2 ready; then
+    QI_FIG[loadvm]=$(echo "$(date +%s.%N) - $t0" | bc | xargs printf '%.1f')
+    lab_ok "vm2: back to 'ready', agent answering ${QI_FIG[loadvm]} s after QEMU start"
+    lab_check "vm2: the write after the snapshot is gone" qemu_vm_sh vm2 '! test -e /root/after-snapshot'
+    skew=$(( $(qemu_vm_exec vm2 date +%s) - $(date +%s) ))
+    [ "${skew#-}" -le 5 ] && lab_ok "vm2: guest clock set after loadvm (skew ${skew} s)" || lab_bad "vm2: guest clock off by $skew s"
+    lab_check "lanpeer -> vm2 ping after loadvm" lab_ns_exec lanpeer ping -c 3 -W 2 -i 0.3 "$VM2_ADDR"
+  else
+    lab_bad "vm2: loadvm ready"
+  fi
+else
+  lab_bad "vm2: savevm ready"
+fi
 qemu_vm_stop vm2 && lab_ok "vm2: clean shutdown (guest-shutdown)" || lab_bad "vm2: no clean shutdown"
 lab_expect "the pristine disk.raw was not written" "$img_mtime" "$(stat -c %Y "$QEMU_IMAGE_DIR/disk.raw")"
 
 lab_step "figures ($QEMU_ACCEL, -smp $QEMU_SMP, load $(cut -d' ' -f1-3 /proc/loadavg))"
 lab_info "image ready (build or cache hit): ${QI_FIG[image]} s"
 lab_info "power-on -> cloud-init done: first boot ${QI_FIG[first]:-?} s, reboot ${QI_FIG[reboot]:-?} s, clone ${QI_FIG[clone]:-?} s"
+lab_info "QEMU start with -loadvm -> guest agent answering: ${QI_FIG[loadvm]:-?} s"
 lab_summary
