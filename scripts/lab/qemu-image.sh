@@ -39,6 +39,7 @@ QEMU_ABSENT=(wireguard-tools wireguard-go qemu-guest-agent ufw)
 QEMU_DISK_SIZE=3G
 
 qlog() { printf 'qemu-image.sh: %s\n' "$*" >&2; }
+die() { qlog "ERROR: $*"; exit 1; }   # image.sh's die, under this script's name
 
 # Runs after `customize systemd` with CHROOT mounted. Everything that shapes the image beyond image.sh's
 # recipe is in here (it is hashed).
