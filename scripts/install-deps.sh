@@ -6,6 +6,7 @@ pkgs=(
   pkg-config libsodium-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev binutils   # build (binutils: strip)
   wireguard-tools wireguard-go iproute2 iptables conntrack iputils-ping procps  # tunnels, lab
   debootstrap systemd-container                                   # VMs
+  qemu-system-x86 qemu-utils socat genisoimage                    # real QEMU VMs (scripts/lab/qemu.sh)
   openssl curl ca-certificates python3 jq
   chromium                                                        # wghub dashboard screenshot test
   wrk bc                                                          # wghub benchmark

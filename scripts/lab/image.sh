@@ -250,4 +250,5 @@ main() {
   if [ $want_dir -eq 1 ]; then unpack_dir "$out"; else echo "$out"; fi
 }
 
-main "$@"
+# Sourced (scripts/lab/qemu-image.sh reuses the chroot plumbing and customize): define only, run nothing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
