@@ -16,6 +16,8 @@ public struct WGEnrollInstructions: Sendable {
     public var summary: String
     /// The agent `serve` last recorded (nil when it serves none).
     public var agent: WGAgentInfo?
+    /// Extra profile values for the enrolling agent (`--var key=value`), e.g. lan_access=route.
+    public var vars: [String] = []
 
     public init(tokenID: String, token: String, hubURL: String, pin: String?, profile: String?, summary: String, agent: WGAgentInfo?) {
         self.tokenID = tokenID
@@ -65,7 +67,7 @@ public struct WGEnrollInstructions: Sendable {
         var argv = [executable, "enroll", "--hub", hubURL, "--token", token]
         if let profile { argv += ["--profile", profile] }
         if let pin { argv += ["--pin", pin] } else if hubURL.hasPrefix("http://") { argv += ["--allow-insecure-http"] }
-        return argv
+        return argv + vars.flatMap { ["--var", $0] }
     }
 
     /// The runcmd argv of the bootstrap form: the token in the environment of the script (not in its file, not
@@ -76,8 +78,19 @@ public struct WGEnrollInstructions: Sendable {
         guard let agent, let pin else { return [] }
         var argv = ["env", "WGAGENT_TOKEN=\(token)", Self.bootstrapPath, hubURL, pin]
         argv += agent.architectures.keys.sorted().map { "\($0)=\(agent.architectures[$0]!.sha256)" }
-        if let profile { argv += ["--", "--profile", profile] }
+        let extra = (profile.map { ["--profile", $0] } ?? []) + vars.flatMap { ["--var", $0] }
+        if !extra.isEmpty { argv += ["--"] + extra }
         return argv
+    }
+
+    /// A `--var` value as the agent takes it: `name=value`, a profile variable's name, one line.
+    public static func checkVar(_ v: String) -> String? {
+        let name = v.prefix(while: { $0 != "=" })
+        guard name.count < v.count, !name.isEmpty, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) else {
+            return "--var \"\(v)\": key=value with a profile variable's name (lowercase, digits, _), e.g. lan_access=route"
+        }
+        guard !v.contains(where: { $0.isNewline }), v.count <= 512 else { return "--var \"\(name)=…\": one line of at most 512 characters" }
+        return nil
     }
 
     /// Why the bootstrap form cannot be printed (no agent served, no HTTPS pin); nil when it can.

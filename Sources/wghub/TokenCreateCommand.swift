@@ -24,12 +24,15 @@ struct TokenCreateCommand: ParsableCommand {
     @Flag(name: .customLong("cloud-init"),
           help: "Print cloud-init user-data (#cloud-config) for a stock image: it fetches the agent from the hub over the pinned TLS, checks its SHA-256, installs it at /usr/local/bin/wgagent and enrolls. The token's summary goes to stderr.")
     var cloudInit = false
+    @Option(name: .customLong("var"), help: ArgumentHelp("A profile value the enrolling agent gets (repeatable), e.g. lan_access=route or report_interval=30.", valueName: "key=value"))
+    var vars: [String] = []
     @Flag(name: .customLong("agent-present"),
           help: "With --cloud-init: the image already carries /usr/local/bin/wgagent (e.g. a Proxmox template): print only the enroll runcmd.")
     var agentPresent = false
 
     func validate() throws {
         if agentPresent && !cloudInit { throw ValidationError("--agent-present goes with --cloud-init") }
+        for v in vars { if let problem = WGEnrollInstructions.checkVar(v) { throw ValidationError(problem) } }
     }
 
     func run() throws {
@@ -43,8 +46,9 @@ struct TokenCreateCommand: ParsableCommand {
             // Refused before a token is made that the user-data could not use.
             try WGEnrollInstructions.checkBootstrap(store: store, dataDirectory: data.data, hubURL: hub)
         }
-        let made = try WGEnrollInstructions.issue(
+        var made = try WGEnrollInstructions.issue(
             store: store, dataDirectory: data.data, name: name, profile: profile, ttl: seconds, uses: uses, lanGrants: grants, hubURL: hub)
+        made.vars = vars
         if cloudInit {
             FileHandle.standardError.write(Data((made.summary + "\n").utf8))
             print(try made.userData(agentPresent: agentPresent), terminator: "")

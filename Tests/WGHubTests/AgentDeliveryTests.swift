@@ -221,6 +221,17 @@ final class AgentDeliveryTests: XCTestCase {
         let present = try XCTUnwrap(try Yams.load(yaml: try made.userData(agentPresent: true)) as? [String: Any])
         XCTAssertEqual(present["runcmd"] as? [[String]], [made.enrollArgv(executable: "/usr/local/bin/wgagent")])
         XCTAssertNil(present["write_files"])
+
+        // Extra profile values (`token create --var`) reach enroll in both forms, as argv.
+        var withVars = made
+        withVars.vars = ["report_interval=30", "lan_access=route"]
+        XCTAssertEqual(Array(try withVars.bootstrapArgv().suffix(7)),
+                       ["--", "--profile", "site-gateway", "--var", "report_interval=30", "--var", "lan_access=route"])
+        XCTAssertEqual(Array(withVars.enrollArgv().suffix(4)), ["--var", "report_interval=30", "--var", "lan_access=route"])
+        XCTAssertNil(WGEnrollInstructions.checkVar("lan_access=route"))
+        for bad in ["lan_access", "=x", "Lan=x", "a b=c", "x=1\n#cloud-config"] {
+            XCTAssertNotNil(WGEnrollInstructions.checkVar(bad), bad)
+        }
     }
 
     func testNoBootstrapUserDataWithoutAnAgentOrAPin() throws {
