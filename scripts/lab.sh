@@ -7,6 +7,12 @@
 #                               /metrics, port-forward verdicts, wghub killed and back with no report lost
 #   scripts/lab.sh apply [systemd|openrc]
 #                               one fresh VM becomes a site gateway with `wgagent apply` (no hub)
+#   scripts/lab.sh qemu         Proxmox for real (tests/system/test_qemu_firstboot.sh): a stock Debian cloud image in
+#                               a QEMU VM, nothing but the cloud-init drive `wghub token create --cloud-init` printed,
+#                               becomes an online site on the kernel's WireGuard; guest agent, reboot, clone; the
+#                               times power-on -> cloud-init done -> site online printed as a benchmark line
+#   scripts/lab.sh qemu-infra   the QEMU lab library alone (tests/system/qemu_infra.sh: image, seed, guest agent,
+#                               reboot, clone, savevm/loadvm), with hand-written user-data
 #
 # Every step is printed as it runs; everything it creates (VMs, namespaces, mounts) is removed on exit.
 set -euo pipefail
@@ -16,9 +22,11 @@ case $job in
   e2e) script=tests/system/test_lab_e2e.sh ;;
   apply)
     kind=${2:-systemd}
-    case $kind in systemd|openrc) ;; *) echo "usage: scripts/lab.sh [apply [systemd|openrc]]" >&2; exit 2 ;; esac
+    case $kind in systemd|openrc) ;; *) echo "usage: scripts/lab.sh [apply [systemd|openrc] | qemu | qemu-infra]" >&2; exit 2 ;; esac
     script=tests/system/test_apply_$kind.sh ;;
-  *) echo "usage: scripts/lab.sh [apply [systemd|openrc]]" >&2; exit 2 ;;
+  qemu) script=tests/system/test_qemu_firstboot.sh ;;
+  qemu-infra) script=tests/system/qemu_infra.sh ;;
+  *) echo "usage: scripts/lab.sh [apply [systemd|openrc] | qemu | qemu-infra]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "lab.sh: needs root (network namespaces, nspawn)" >&2; exit 1; }
 bash scripts/install-deps.sh
