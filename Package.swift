@@ -78,11 +78,15 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "wgagent", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
-        .executableTarget(
-            name: "wghub",
+        // The commands (parse, then call the flows in WGAgent / WGHub), in libraries so that tests run them.
+        .target(name: "WGAgentCLI", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
+        .target(
+            name: "WGHubCLI",
             dependencies: ["WGHub", "WGModel", "WGProvision", argumentParser, .product(name: "Logging", package: "swift-log")]
         ),
+        // Each executable is a main that calls its root command.
+        .executableTarget(name: "wgagent", dependencies: ["WGAgentCLI"]),
+        .executableTarget(name: "wghub", dependencies: ["WGHubCLI"]),
 
         // Build-time embedding of Templates/ and Profiles/ into WGProvision.
         .executableTarget(name: "WGEmbedTool"),

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import WGHub
+import WGModel
 import WGProvision
 
-struct TokenCreateCommand: ParsableCommand {
+struct TokenCreateCommand: WGHubRunnable {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create an enrollment token and print the `wgagent enroll` line to paste on the new machine.")
@@ -26,7 +27,7 @@ struct TokenCreateCommand: ParsableCommand {
           help: "Print cloud-init user-data (#cloud-config, runcmd) that enrolls the VM on first boot; the token's summary goes to stderr.")
     var cloudInit = false
 
-    func run() throws {
+    func run(_ ctx: WGHubCLIContext) async throws {
         guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
         guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
         let store = try WGHubStore.open(dataDirectory: data.data)
@@ -43,16 +44,16 @@ struct TokenCreateCommand: ParsableCommand {
         if let profile { argv += ["--profile", profile] }
         if let pin, !pin.isEmpty { argv += ["--pin", pin] } else if url.hasPrefix("http://") { argv += ["--allow-insecure-http"] }
         if cloudInit {
-            FileHandle.standardError.write(Data((summary + "\n").utf8))
+            ctx.output.errorLine(summary)
             argv[0] = "/usr/local/bin/wgagent"
-            print(try WGCloudInit.userData(argv: argv, hub: url, about: summary.replacingOccurrences(of: "token \(id): ", with: "token \(id), ")), terminator: "")
+            ctx.output.text(try WGCloudInit.userData(argv: argv, hub: url, about: summary.replacingOccurrences(of: "token \(id): ", with: "token \(id), ")))
             return
         }
-        print(summary)
-        print(secret)
-        print("")
-        print("on the new machine:")
-        print("  " + argv.joined(separator: " "))
+        ctx.output.line(summary)
+        ctx.output.line(secret)
+        ctx.output.line("")
+        ctx.output.line("on the new machine:")
+        ctx.output.line("  " + argv.joined(separator: " "))
     }
 
     static func pin(store: WGHubStore, dataDirectory: String) throws -> String? {
