@@ -104,6 +104,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The CLIs through their root commands: a fake machine, a real in-process hub over TLS.
+        .testTarget(
+            name: "WGCLITests",
+            dependencies: [
+                "WGAgentCLI", "WGHubCLI", "WGAgent", "WGHub", "WGModel", "WGProvision", argumentParser,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "WGHubTests",
             dependencies: [

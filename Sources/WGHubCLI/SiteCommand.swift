@@ -12,8 +12,9 @@ struct SiteCommand: AsyncParsableCommand {
     /// The policy `serve` last ran with (pool and width limits from the store), for checking grants here.
     static func policy(store: WGHubStore) throws -> WGLANPolicy {
         guard let text = try store.meta("pool"), let pool = try? WGAddressPool(text) else {
-            // Before the first `serve` the pool is not known: width and form are still checked.
-            return WGLANPolicy(pool: try WGAddressPool("192.0.2.0/32"))
+            // Before the first `serve` the pool is not known: width and form are still checked. (A stand-in pool in
+            // TEST-NET-1; a /32 is refused as a pool, which made `token create` fail on a fresh data folder.)
+            return WGLANPolicy(pool: try WGAddressPool("192.0.2.0/30"))
         }
         let widths = (try store.meta("shortest_lan_prefix") ?? "16,48").split(separator: ",").compactMap { Int($0) }
         return WGLANPolicy(pool: pool, shortestPrefix4: widths.first ?? 16, shortestPrefix6: widths.count > 1 ? widths[1] : 48)
