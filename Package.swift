@@ -86,11 +86,15 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "wgagent", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
-        .executableTarget(
-            name: "wghub",
+        // The commands (parse, then call the flows in WGAgent / WGHub), in libraries so that tests run them.
+        .target(name: "WGAgentCLI", dependencies: ["WGAgent", "WGProvision", "WGModel", argumentParser]),
+        .target(
+            name: "WGHubCLI",
             dependencies: ["WGHub", "WGModel", "WGProvision", argumentParser, .product(name: "Logging", package: "swift-log")]
         ),
+        // Each executable is a main that calls its root command.
+        .executableTarget(name: "wgagent", dependencies: ["WGAgentCLI"]),
+        .executableTarget(name: "wghub", dependencies: ["WGHubCLI"]),
 
         // Build-time embedding of Templates/ and Profiles/ into WGProvision.
         .executableTarget(name: "WGEmbedTool"),
@@ -107,6 +111,15 @@ let package = Package(
                 // The hostile hub of the enroll tests: any answer, over real TLS.
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The CLIs through their root commands: a fake machine, a real in-process hub over TLS.
+        .testTarget(
+            name: "WGCLITests",
+            dependencies: [
+                "WGAgentCLI", "WGHubCLI", "WGAgent", "WGHub", "WGModel", "WGProvision", "WGProvisionTesting", argumentParser,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

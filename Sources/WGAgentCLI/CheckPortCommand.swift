@@ -7,7 +7,7 @@ import Foundation
 import WGAgent
 import WGModel
 
-struct CheckPortCommand: ParsableCommand {
+struct CheckPortCommand: WGAgentRunnable {
     static let configuration = CommandConfiguration(
         commandName: "check-port",
         abstract: "Ask the hub to send a UDP probe to this site's listen port and say whether the port forward works.",
@@ -32,23 +32,24 @@ struct CheckPortCommand: ParsableCommand {
         guard timeout > 0, timeout <= 120 else { throw ValidationError("--timeout must be more than 0 and at most 120 seconds") }
     }
 
-    func run() throws {
-        let ctx = try AgentContext.load(requireEnrollment: true)
-        let e = ctx.enrollment!
-        let port = self.port ?? WGPortChecker.listenPort(host: ctx.host, enrollment: e, interface: e.interface)
+    func run(_ ctx: WGAgentCLIContext) throws {
+        let machine = try ctx.machine(requireEnrollment: true)
+        let e = machine.enrollment!
+        let port = self.port ?? WGPortChecker.listenPort(host: machine.host, enrollment: e, interface: e.interface)
         let result: WGPortCheckResult
+        let out = ctx.output
         do {
-            if !json { WGOutput.progress("asking \(e.hubURL) for a probe to UDP \(port); watching for \(timeout) s") }
-            result = try WGPortChecker.runForEnrollment(host: ctx.host, enrollment: e, port: port, timeout: timeout)
+            if !json { out.progress("asking \(e.hubURL) for a probe to UDP \(port); watching for \(timeout) s") }
+            result = try ctx.portCheck(machine.host, e, port, timeout)
         } catch {
-            WGOutput.error("\(error)")
+            out.error("\(error)")
             throw ExitCode(2)
         }
         if json {
-            WGOutput.printJSON(result)
+            out.printJSON(result)
         } else {
-            print("UDP \(port): \(result.verdict.rawValue) (probe \(result.probeID) sent to \(result.sentTo); watched with \(result.watchedWith); hub stored \(result.hubVerdict ?? "nothing"))")
-            for c in result.causes { print("  - \(c)") }
+            out.line("UDP \(port): \(result.verdict.rawValue) (probe \(result.probeID) sent to \(result.sentTo); watched with \(result.watchedWith); hub stored \(result.hubVerdict ?? "nothing"))")
+            for c in result.causes { out.line("  - \(c)") }
         }
         if result.verdict != .forwarded { throw ExitCode(1) }
     }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import WGHub
+import WGModel
 
-struct TokenCreateCommand: ParsableCommand {
+struct TokenCreateCommand: WGHubRunnable {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create an enrollment token and print the `wgagent enroll` line to paste on the new machine.")
@@ -35,7 +36,7 @@ struct TokenCreateCommand: ParsableCommand {
         for v in vars { if let problem = WGEnrollInstructions.checkVar(v) { throw ValidationError(problem) } }
     }
 
-    func run() throws {
+    func run(_ ctx: WGHubCLIContext) async throws {
         guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
         guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
         let store = try WGHubStore.open(dataDirectory: data.data)
@@ -50,14 +51,14 @@ struct TokenCreateCommand: ParsableCommand {
             store: store, dataDirectory: data.data, name: name, profile: profile, ttl: seconds, uses: uses, lanGrants: grants, hubURL: hub)
         made.vars = vars
         if cloudInit {
-            FileHandle.standardError.write(Data((made.summary + "\n").utf8))
-            print(try made.userData(agentPresent: agentPresent), terminator: "")
+            ctx.output.errorLine(made.summary)
+            ctx.output.text(try made.userData(agentPresent: agentPresent))
             return
         }
-        print(made.summary)
-        print(made.token)
-        print("")
-        print("on the new machine:")
-        print("  " + made.enrollArgv().joined(separator: " "))
+        ctx.output.line(made.summary)
+        ctx.output.line(made.token)
+        ctx.output.line("")
+        ctx.output.line("on the new machine:")
+        ctx.output.line("  " + made.enrollArgv().joined(separator: " "))
     }
 }

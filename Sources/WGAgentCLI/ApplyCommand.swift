@@ -1,6 +1,6 @@
 import ArgumentParser
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: WGAgentRunnable {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Converge this machine to a profile: packages, admin user, sysctl, keys, wg0.conf, firewall, service.",
@@ -12,10 +12,10 @@ struct ApplyCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would change (files as diffs, commands as argv) and change nothing.")
     var dryRun = false
 
-    func run() throws { try options.execute(dryRun: dryRun) }
+    func run(_ ctx: WGAgentCLIContext) throws { try options.execute(dryRun: dryRun, ctx) }
 }
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: WGAgentRunnable {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what apply would change (the same as apply --dry-run)."
@@ -23,5 +23,5 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var options: ProvisionOptions
 
-    func run() throws { try options.execute(dryRun: true) }
+    func run(_ ctx: WGAgentCLIContext) throws { try options.execute(dryRun: true, ctx) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WGAgent
 import WGProvision
 
 struct ProfilesCommand: ParsableCommand {
@@ -9,35 +10,35 @@ struct ProfilesCommand: ParsableCommand {
         defaultSubcommand: ListProfiles.self
     )
 
-    struct ListProfiles: ParsableCommand {
+    struct ListProfiles: WGAgentRunnable {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profiles with their variables.")
         @Option(name: .customLong("profiles"), help: "Read profiles from this directory too.") var directory: String?
 
-        func run() throws {
+        func run(_ ctx: WGAgentCLIContext) throws {
             let source = WGFileSource(profilesDirectory: directory)
             for name in source.profileNames() {
                 do {
                     let p = try source.loadProfile(name)
                     let vars = p.variables.map { $0.required ? $0.name + "*" : $0.name }.joined(separator: " ")
-                    print("\(name.wgPadded(14)) \(p.summary)")
-                    print("\("".wgPadded(14)) variables: \(vars)  (* required)")
+                    ctx.output.line("\(name.wgPadded(14)) \(p.summary)")
+                    ctx.output.line("\("".wgPadded(14)) variables: \(vars)  (* required)")
                 } catch {
-                    print("\(name.wgPadded(14)) BROKEN: \(error)")
+                    ctx.output.line("\(name.wgPadded(14)) BROKEN: \(error)")
                 }
             }
         }
     }
 
-    struct ShowProfile: ParsableCommand {
+    struct ShowProfile: WGAgentRunnable {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a profile file.")
         @Argument(help: "Profile name or path.") var name: String
         @Option(name: .customLong("profiles"), help: "Read profiles from this directory first.") var directory: String?
 
-        func run() throws {
+        func run(_ ctx: WGAgentCLIContext) throws {
             do {
-                print(try WGFileSource(profilesDirectory: directory).loadProfile(name).text, terminator: "")
+                ctx.output.text(try WGFileSource(profilesDirectory: directory).loadProfile(name).text)
             } catch {
-                WGOutput.error("\(error)")
+                ctx.output.error("\(error)")
                 throw ExitCode(2)
             }
         }

@@ -1,18 +1,19 @@
 import ArgumentParser
 import WGHub
+import WGModel
 
-struct TokenRevokeCommand: ParsableCommand {
+struct TokenRevokeCommand: WGHubRunnable {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token (enrollment or admin) by its ID.")
 
     @OptionGroup var data: DataOptions
     @Argument(help: "The token ID from `wghub token list`.")
     var id: String
 
-    func run() throws {
+    func run(_ ctx: WGHubCLIContext) async throws {
         let store = try WGHubStore.open(dataDirectory: data.data)
         guard try store.revokeToken(id: id) else {
             throw ValidationError("no token \(id): see `wghub token list --all`")
         }
-        print("revoked \(id)")
+        ctx.output.line("revoked \(id)")
     }
 }

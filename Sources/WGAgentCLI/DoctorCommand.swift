@@ -6,7 +6,7 @@ import Foundation
 #endif
 import WGAgent
 
-struct DoctorCommand: ParsableCommand {
+struct DoctorCommand: WGAgentRunnable {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check forwarding, firewall, NAT, service, handshake, the hub's DNS name, return routes and key modes; say how to fix each.",
@@ -18,13 +18,12 @@ struct DoctorCommand: ParsableCommand {
     @Option(help: "The WireGuard interface (default: the enrolled one, else wg0).")
     var interface: String?
 
-    func run() throws {
-        let ctx = try AgentContext.load(requireEnrollment: false)
-        let findings = ctx.doctor(interface: interface).run()
+    func run(_ ctx: WGAgentCLIContext) throws {
+        let findings = try ctx.machine(requireEnrollment: false).doctor(interface: interface).run()
         if json {
-            WGOutput.printJSON(findings)
+            ctx.output.printJSON(findings)
         } else {
-            WGOutput.findings(findings)
+            ctx.output.findings(findings)
         }
         if findings.contains(where: { $0.verdict == .problem }) { throw ExitCode(1) }
     }

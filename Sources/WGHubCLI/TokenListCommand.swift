@@ -1,22 +1,23 @@
 import ArgumentParser
 import Foundation
 import WGHub
+import WGModel
 
-struct TokenListCommand: ParsableCommand {
+struct TokenListCommand: WGHubRunnable {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
 
     @OptionGroup var data: DataOptions
     @Flag(help: "Also list admin tokens.")
     var all = false
 
-    func run() throws {
+    func run(_ ctx: WGHubCLIContext) async throws {
         let store = try WGHubStore.open(dataDirectory: data.data)
         let now = Date()
         let fmt = ISO8601DateFormatter()
         let rows = try store.tokens().filter { all || $0.kind == .enroll }
-        print(["ID", "KIND", "STATE", "USES", "EXPIRES", "PROFILE", "NAME"].joined(separator: "\t"))
+        ctx.output.line(["ID", "KIND", "STATE", "USES", "EXPIRES", "PROFILE", "NAME"].joined(separator: "\t"))
         for t in rows {
-            print([
+            ctx.output.line([
                 t.id, t.kind.rawValue, t.state(now: now), "\(t.uses)/\(t.maxUses.map(String.init) ?? "∞")",
                 t.expiresAt.map { fmt.string(from: $0) } ?? "never", t.profile ?? "-", t.name ?? "-",
             ].joined(separator: "\t"))

@@ -7,7 +7,7 @@ import Foundation
 import WGAgent
 import WGModel
 
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: WGAgentRunnable {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Send health reports to the hub (once, or every --interval seconds as the reporter service does).",
@@ -34,32 +34,33 @@ struct ReportCommand: ParsableCommand {
         guard spoolLimit >= 1 else { throw ValidationError("--spool-limit must be at least 1") }
     }
 
-    func run() throws {
-        let ctx = try AgentContext.load(requireEnrollment: true)
-        let e = ctx.enrollment!
+    func run(_ ctx: WGAgentCLIContext) throws {
+        let machine = try ctx.machine(requireEnrollment: true)
+        let e = machine.enrollment!
+        let out = ctx.output
         let reporter: WGReporter
         do {
-            reporter = try WGReporter(host: ctx.host, enrollment: e, collector: WGHealthCollector(doctor: ctx.doctor(interface: nil)),
+            reporter = try WGReporter(host: machine.host, enrollment: e, collector: WGHealthCollector(doctor: machine.doctor(interface: nil)),
                                       spoolLimit: spoolLimit)
         } catch {
-            WGOutput.error("\(error)")
+            out.error("\(error)")
             throw ExitCode(2)
         }
-        reporter.log = { WGOutput.progress($0) }
+        reporter.log = { out.progress($0) }
         if let interval {
-            print("wgagent report: every \(Int(interval)) s to \(e.hubURL) as site \(e.siteID.map(String.init) ?? "?")")
+            out.line("wgagent report: every \(Int(interval)) s to \(e.hubURL) as site \(e.siteID.map(String.init) ?? "?")")
             if reporter.run(interval: interval) != nil { throw ExitCode(2) }
             return
         }
         let (report, findings) = try reporter.record()
-        if json { WGOutput.printJSON(report) }
+        if json { out.printJSON(report) }
         let problems = findings.filter { $0.verdict >= .warning }
         switch reporter.flush() {
         case .delivered(let sent):
-            if !json { print("report \(report.seq) delivered to \(e.hubURL) (\(sent) sent; \(problems.count) finding(s) need attention)") }
+            if !json { out.line("report \(report.seq) delivered to \(e.hubURL) (\(sent) sent; \(problems.count) finding(s) need attention)") }
         case .pending(let sent, let waiting, let reason):
-            WGOutput.error("\(reason)")
-            if !json { print("report \(report.seq) kept in the spool: \(sent) sent, \(waiting) waiting; they go out in order once the hub answers") }
+            out.error("\(reason)")
+            if !json { out.line("report \(report.seq) kept in the spool: \(sent) sent, \(waiting) waiting; they go out in order once the hub answers") }
             throw ExitCode(3)
         }
     }

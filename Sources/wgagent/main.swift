@@ -1,0 +1,3 @@
+import WGAgentCLI
+
+WGAgentCommand.main()

@@ -1,0 +1,3 @@
+import WGHubCLI
+
+await WGHubCommand.launch()
