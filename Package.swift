@@ -113,6 +113,8 @@ let package = Package(
                 "WGHub", "WGAgent", "WGModel", "WGProcess",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The alert tests' webhook receiver checks signatures with its own HMAC.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

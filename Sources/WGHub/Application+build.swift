@@ -63,6 +63,8 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
             try await hub.updateGrants(siteID: try siteID(context), grant: change.grant ?? [], revoke: change.revoke ?? []))
     }
 
+    addAlertRoutes(router, hub: hub)
+
     router.get("/metrics") { request, context in
         if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
         let text = await WGMetricsPage.render(hub: hub)
@@ -148,7 +150,7 @@ public func runServer(
 ) async throws {
     let app = try buildApplication(hub: hub, tls: tls, onRunning: onRunning)
     var config = ServiceGroupConfiguration(
-        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub))],
+        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub)), .init(service: WGAlertService(evaluator: hub.alerts))],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: hub.logger)
     config.maximumGracefulShutdownDuration = gracefulShutdown
     config.maximumCancellationDuration = .seconds(2)

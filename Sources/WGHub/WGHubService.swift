@@ -83,6 +83,8 @@ public final class WGHubService: Sendable {
     public let hubPublicKey: String
     private let dumpCache = WGDumpCache()
     let hostCache = WGHostNetworksCache()
+    /// Incidents and their notifications (run by `runServer`, or driven by `evaluate` in tests).
+    public var alerts: WGAlertEvaluator { WGAlertEvaluator(hub: self) }
 
     public init(
         config: WGHubConfiguration, store: WGHubStore, control: any WGInterfaceControl, prober: any WGProbeSender = WGUDPProbeSender(),

@@ -70,6 +70,14 @@ struct ServeCommand: AsyncParsableCommand {
     var shortestLanPrefix: Int = 16
     @Option(help: "Widest IPv6 LAN a site may have routed, as a prefix length.")
     var shortestLanPrefix6: Int = 48
+    @Option(help: "A problem (offline, port forward closed, failing check, second machine) must last this long before its incident opens and is notified.")
+    var alertGrace: String = "2m"
+    @Option(help: "A cleared incident resolves after staying clear this long; back within it is a flap, said in the resolved message, not paged again (0 = at once).")
+    var alertHoldDown: String = "2m"
+    @Flag(help: "Open an offline incident for a stale site too (handshake or report older than --stale-after).")
+    var alertOnStale = false
+    @Option(help: "How often incidents are evaluated and the alert outbox is sent.")
+    var alertInterval: String = "5s"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -112,6 +120,10 @@ struct ServeCommand: AsyncParsableCommand {
         settings.probeLimit = probeLimit
         settings.shortestLANPrefix4 = shortestLanPrefix
         settings.shortestLANPrefix6 = shortestLanPrefix6
+        settings.alerts.grace = alertGrace == "0" ? 0 : try seconds("alert-grace", alertGrace)
+        settings.alerts.holdDown = alertHoldDown == "0" ? 0 : try seconds("alert-hold-down", alertHoldDown)
+        settings.alerts.interval = try seconds("alert-interval", alertInterval)
+        settings.alerts.onStale = alertOnStale
         let config = settings
         let shutdown = try seconds("shutdown-timeout", shutdownTimeout)
 

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import WGModel
+import XCTest
+
+@testable import WGHub
+
+/// A real webhook receiver: Hummingbird on 127.0.0.1, recording every request, checking each signature with the
+/// receiver's own HMAC (swift-crypto here, not the hub's code), answering `status` (503 plays a receiver in trouble).
+final class WebhookReceiver: @unchecked Sendable {
+    struct Hit: Sendable {
+        var headers: [String: String]
+        var body: Data
+        var signatureOK: Bool
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+    }
+    let secret: String?
+    private let lock = NSLock()
+    private var hits: [Hit] = []
+    private var answer = 200
+    private var task: Task<Void, Error>?
+
+    init(secret: String?) { self.secret = secret }
+
+    var received: [Hit] { lock.withLock { hits } }
+    var status: Int {
+        get { lock.withLock { answer } }
+        set { lock.withLock { answer = newValue } }
+    }
+
+    /// Starts on `port` (0: any) and returns the bound port.
+    func start(port: Int = 0) async throws -> Int {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            var request = request
+            let body = Data((try await request.collectBody(upTo: 1 << 20)).readableBytesView)
+            var headers: [String: String] = [:]
+            for f in request.headers { headers[f.name.canonicalName.lowercased()] = f.value }
+            var ok = false
+            if let secret = self.secret, let sig = headers["x-wghub-signature"] {
+                let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+                ok = sig == "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+            }
+            let status = self.lock.withLock { () -> Int in
+                self.hits.append(Hit(headers: headers, body: body, signatureOK: ok))
+                return self.answer
+            }
+            return Response(status: .init(code: status))
+        }
+        let (bound, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "receiver")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        task = Task { try await app.runService() }
+        for await p in bound { return p }
+        throw XCTSkip("receiver did not start")
+    }
+
+    func stop() async {
+        task?.cancel()
+        _ = try? await task?.value
+        task = nil
+    }
+}
+
+/// aiosmtpd (tests/alerts/smtp_sink.py) with STARTTLS (a self-signed certificate for localhost) and AUTH required.
+final class SMTPSink: @unchecked Sendable {
+    let dir: String
+    let port: Int
+    let certificate: String
+    let process: Process
+
+    static func python() -> String? {
+        for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: p)
+            check.arguments = ["-c", "import aiosmtpd"]
+            check.standardError = FileHandle.nullDevice
+            guard (try? check.run()) != nil else { continue }
+            check.waitUntilExit()
+            if check.terminationStatus == 0 { return p }
+        }
+        return nil
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tests/alerts/smtp_sink.py").path
+    }
+
+    init(user: String, password: String) throws {
+        guard let python = Self.python() else { throw XCTSkip("no python3 with aiosmtpd (scripts/install-deps.sh installs it)") }
+        dir = try makeTempDir("smtp")
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        certificate = dir + "/cert.pem"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext",
+                             "subjectAltName=DNS:localhost", "-keyout", dir + "/key.pem", "-out", certificate, "-days", "1"]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw XCTSkip("openssl could not make a certificate") }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [Self.script, dir + "/out", certificate, dir + "/key.pem", user, password]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        // "READY PORT", bounded: the read ends when the process exits.
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("\n"), Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first, line.hasPrefix("READY "), let p = Int(line.dropFirst(6)) else {
+            process.terminate()
+            throw XCTSkip("smtp_sink.py did not start: \(text)")
+        }
+        port = p
+    }
+
+    /// The messages received: raw text and the sink's notes (envelope, login, tls).
+    var messages: [(raw: String, meta: [String: Any])] {
+        var out: [(String, [String: Any])] = []
+        for i in 1... {
+            let base = dir + "/out/\(i)"
+            guard let raw = try? String(contentsOfFile: base + ".eml", encoding: .utf8),
+                  let meta = (try? Data(contentsOf: URL(fileURLWithPath: base + ".json"))).flatMap({ try? JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+            else { break }
+            out.append((raw, meta))
+        }
+        return out
+    }
+
+    func stop() {
+        if process.isRunning { process.interrupt() }
+        let end = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < end { usleep(50_000) }
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// The decoded text body of a mail from the sink (base64 part).
+func mailBody(_ raw: String) -> String {
+    let parts = raw.components(separatedBy: "\r\n\r\n").count > 1 ? raw.components(separatedBy: "\r\n\r\n") : raw.components(separatedBy: "\n\n")
+    let b64 = parts.dropFirst().joined().filter { !$0.isWhitespace }
+    return Data(base64Encoded: b64).map { String(decoding: $0, as: UTF8.self) } ?? ""
+}
+
+func mailHeader(_ raw: String, _ name: String) -> String? {
+    for line in raw.split(whereSeparator: \.isNewline) where line.lowercased().hasPrefix(name.lowercased() + ":") {
+        return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
+    }
+    return nil
+}
