@@ -45,7 +45,7 @@ enum WGAlertSender {
         if let hub = event.hub { lines.append("hub: \(hub)") }
         lines.append("delivery: \(event.deliveryID)")
         return WGSMTPMessage(
-            from: receiver.from ?? "", to: receiver.to ?? [], subject: "[wghub] \(event.text)", body: lines.joined(separator: "\n") + "\n",
+            from: receiver.from ?? "", to: receiver.to ?? [], subject: "[wghub] \(event.text.prefix(200))", body: lines.joined(separator: "\n") + "\n",
             messageID: event.deliveryID, date: event.createdAt)
     }
 

@@ -199,6 +199,9 @@ extension WGHubStore {
                 try Self.enqueue(db, event, receiverIDs: receivers, incidentID: i.id, now: now)
                 resolved += 1
             }
+            // Bounded: delivered or given-up rows go after a week, resolved incidents after 90 days.
+            try db.execute(sql: "DELETE FROM alert_outbox WHERE delivered_at < ? OR failed_at < ?", arguments: [t - 7 * 86400, t - 7 * 86400])
+            try db.execute(sql: "DELETE FROM incidents WHERE resolved_at < ?", arguments: [t - 90 * 86400])
             return (opened, resolved)
         }
     }
@@ -273,18 +276,33 @@ extension WGHubStore {
 
     public func deliveries(limit: Int = 100) async throws -> [WGAlertDelivery] {
         try await dbPool.readOffPool { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox ORDER BY created_at DESC LIMIT ?", arguments: [limit]).map { row in
-                func date(_ c: String) -> Date? { (row[c] as Double?).map(Date.init(timeIntervalSince1970:)) }
-                return WGAlertDelivery(
-                    deliveryID: row["delivery_id"], receiverID: row["receiver_id"], event: row["event"], attempts: row["attempts"],
-                    nextAttemptAt: date("next_attempt_at"), lastError: row["last_error"], deliveredAt: date("delivered_at"),
-                    failedAt: date("failed_at"))
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_outbox ORDER BY created_at DESC LIMIT ?", arguments: [limit]).map(Self.delivery)
         }
     }
 
+    static func delivery(_ row: Row) -> WGAlertDelivery {
+        func date(_ c: String) -> Date? { (row[c] as Double?).map(Date.init(timeIntervalSince1970:)) }
+        return WGAlertDelivery(
+            deliveryID: row["delivery_id"], receiverID: row["receiver_id"], event: row["event"], attempts: row["attempts"],
+            nextAttemptAt: date("next_attempt_at"), lastError: row["last_error"], deliveredAt: date("delivered_at"),
+            failedAt: date("failed_at"))
+    }
+
     public func delivery(id: String) async throws -> WGAlertDelivery? {
-        try await deliveries(limit: 10_000).first { $0.deliveryID == id }
+        try await dbPool.readOffPool { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM alert_outbox WHERE delivery_id = ?", arguments: [id]).map(Self.delivery)
+        }
+    }
+
+    /// Sites whose port forward has been seen open (in the probes kept), or whose port_forward incident is live:
+    /// a closed verdict is a problem only for a forward that worked (a site that never had one is not paged).
+    func sitesWithAForward() async throws -> Set<Int64> {
+        try await dbPool.readOffPool { db in
+            Set(try Int64.fetchAll(db, sql: """
+                SELECT site_id FROM probes WHERE verdict = 'open'
+                UNION SELECT site_id FROM incidents WHERE kind = 'port_forward' AND resolved_at IS NULL
+                """))
+        }
     }
 
     /// For /metrics: rows not yet delivered nor given up, and incidents open (notified, not resolved).

@@ -81,12 +81,13 @@ public final class WGAlertEvaluator: Sendable {
         self.deliverer = WGAlertDeliverer(store: hub.store, settings: hub.config.alerts, metrics: hub.metrics, logger: hub.logger)
     }
 
-    /// The problems of every site now: offline (or stale, with `onStale`), port forward closed, failing checks,
-    /// a second machine on one credential.
+    /// The problems of every site now: offline (or stale, with `onStale`), a port forward that worked now closed,
+    /// failing checks, a second machine on one credential.
     public func problems(now: Date = Date()) async throws -> [WGAlertProblem] {
         let sites = try await hub.store.allSites()
         let peers = await hub.peers()
         let th = hub.config.thresholds
+        let forwards = try await hub.store.sitesWithAForward()
         var out: [WGAlertProblem] = []
         for s in sites {
             func add(_ kind: String, _ detail: String, _ since: Date) {
@@ -105,7 +106,7 @@ public final class WGAlertEvaluator: Sendable {
                 func age(_ d: Date?) -> String { d.map { "\(WGDurations.describe(max(0, now.timeIntervalSince($0)))) ago" } ?? "never" }
                 add("offline", "\(status.rawValue): last report \(age(s.lastReportAt)), last handshake \(age(hs))", since)
             }
-            if s.probeVerdict == "closed" {
+            if s.probeVerdict == "closed" && forwards.contains(s.id) {
                 add("port_forward", s.probeDetail ?? "the hub's probe did not reach the site", s.probeAt ?? now)
             }
             if let report = s.lastReport {
@@ -132,12 +133,23 @@ public final class WGAlertEvaluator: Sendable {
         return result
     }
 
-    /// Evaluate and deliver every `interval`, until cancelled.
+    /// Evaluate, and deliver, every `interval` until cancelled: two loops, so a slow receiver (connect and
+    /// deadline timeouts) never holds up the evaluation.
     public func run() async {
-        while !Task.isCancelled {
-            do { try await evaluate() } catch { hub.logger.error("alert evaluation failed: \(error)") }
-            await deliverer.deliverDue()
-            try? await Task.sleep(for: .milliseconds(Int(settings.interval * 1000)))
+        let pause = Duration.milliseconds(Int(settings.interval * 1000))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await self.evaluate() } catch { self.hub.logger.error("alert evaluation failed: \(error)") }
+                    try? await Task.sleep(for: pause)
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.deliverer.deliverDue()
+                    try? await Task.sleep(for: pause)
+                }
+            }
         }
     }
 }

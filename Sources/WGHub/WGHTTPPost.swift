@@ -63,7 +63,11 @@ enum WGHTTPPost {
         channel.write(HTTPClientRequestPart.head(request), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        let (status, text) = try await answer.futureResult.get()
+        let (status, text) = try await withTaskCancellationHandler {
+            try await answer.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
         return (status, text)
     }
 }
@@ -115,10 +119,19 @@ enum WGTLSClient {
         onDeadline: @escaping @Sendable () -> Void, setUp: @escaping @Sendable (Channel) throws -> Void
     ) async throws -> (Channel, Scheduled<Void>) {
         let started = Date()
-        let channel = try await ClientBootstrap(group: loop)
+        let connecting = ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(Int64(connectTimeout * 1000)))
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try setUp(channel) } }
-            .connect(host: host, port: port).get()
+            .connect(host: host, port: port)
+        // Cancellation (the hub shutting down) ends the wait at once; a connection made after it is closed.
+        let connected = loop.makePromise(of: Channel.self)
+        connecting.cascade(to: connected)
+        let channel = try await withTaskCancellationHandler {
+            try await connected.futureResult.get()
+        } onCancel: {
+            connected.fail(CancellationError())
+            connecting.whenSuccess { $0.close(promise: nil) }
+        }
         let remaining = max(0.1, totalTimeout - Date().timeIntervalSince(started))
         let deadline = loop.scheduleTask(in: .milliseconds(Int64(remaining * 1000))) {
             onDeadline()

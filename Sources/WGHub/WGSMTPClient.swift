@@ -68,6 +68,18 @@ public struct WGSMTPClient: Sendable {
             deadline.cancel()
             channel.close(promise: nil)
         }
+        // Cancellation (the hub shutting down) closes the connection, which ends the dialogue at once.
+        return try await withTaskCancellationHandler {
+            try await dialogue(channel: channel, replies: replies, timedOut: timedOut, message: message)
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func dialogue(
+        channel: Channel, replies: AsyncThrowingStream<Reply, Error>, timedOut: WGFlag, message: WGSMTPMessage
+    ) async throws -> String {
+        let total = totalTimeout
         var iterator = replies.makeAsyncIterator()
         var stage = "greeting"
         func read(_ expected: Set<Int>) async throws -> Reply {

@@ -9,7 +9,7 @@ import XCTest
 @testable import WGHub
 
 /// A real webhook receiver: Hummingbird on 127.0.0.1, recording every request, checking each signature with the
-/// receiver's own HMAC (swift-crypto here, not the hub's code), answering `status` (503 plays a receiver in trouble).
+/// receiver's own HMAC (swift-crypto here, not the hub's code), answering `status` (503 plays a receiver in trouble; 0 one that hangs).
 final class WebhookReceiver: @unchecked Sendable {
     struct Hit: Sendable {
         var headers: [String: String]
@@ -48,7 +48,8 @@ final class WebhookReceiver: @unchecked Sendable {
                 self.hits.append(Hit(headers: headers, body: body, signatureOK: ok))
                 return self.answer
             }
-            return Response(status: .init(code: status))
+            if status == 0 { try? await Task.sleep(for: .seconds(120)) }  // a receiver that takes the request and hangs
+            return Response(status: .init(code: status == 0 ? 200 : status))
         }
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "receiver")

@@ -153,9 +153,12 @@ final class AlertTests: XCTestCase {
             _ = try await s.t.store.completeProbe(siteID: s.siteID, probeID: id, seenNonce: open ? "n\(at.timeIntervalSince1970)" : nil,
                                                   agentVerdict: open ? "forwarded" : "not reaching the VM", now: at)
         }
-        try await s.seen(t0 + 140)
+        try await s.seen(t0 + 137)
+        try await probe(t0 + 137, open: false)
+        await AssertEqual(try await s.evaluate(t0 + 170), [0, 0], "a forward never seen open is not paged as closed")
+        try await probe(t0 + 138, open: true)
         try await probe(t0 + 140, open: false)
-        await AssertEqual(try await s.evaluate(t0 + 171), [1, 0])
+        await AssertEqual(try await s.evaluate(t0 + 171), [1, 0], "an open forward that closed is")
         try await probe(t0 + 175, open: true)
         await AssertEqual(try await s.evaluate(t0 + 176), [0, 0], "cleared: the hold-down runs")
         try await probe(t0 + 180, open: false)
