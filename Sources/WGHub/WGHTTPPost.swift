@@ -54,7 +54,8 @@ enum WGHTTPPost {
             channel.close(promise: nil)
         }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-        head.headers.add(name: "Host", value: c.port == nil ? c.host! : "\(c.host!):\(port)")
+        let hostHeader = host.contains(":") ? "[\(host)]" : host
+        head.headers.add(name: "Host", value: c.port == nil ? hostHeader : "\(hostHeader):\(port)")
         head.headers.add(name: "User-Agent", value: "wghub")
         head.headers.add(name: "Content-Length", value: "\(body.count)")
         head.headers.add(name: "Connection", value: "close")

@@ -69,18 +69,17 @@ final class WebhookReceiver: @unchecked Sendable {
     }
 }
 
-/// aiosmtpd (tests/alerts/smtp_sink.py) with STARTTLS (a self-signed certificate for localhost) and AUTH required.
-final class SMTPSink: @unchecked Sendable {
+/// A helper of tests/alerts run by /usr/bin/python3 (with aiosmtpd where needed), stopped by PID.
+final class PythonSink: @unchecked Sendable {
     let dir: String
     let port: Int
-    let certificate: String
-    let process: Process
+    let process = Process()
 
-    static func python() -> String? {
+    static func python(needs module: String) -> String? {
         for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
             let check = Process()
             check.executableURL = URL(fileURLWithPath: p)
-            check.arguments = ["-c", "import aiosmtpd"]
+            check.arguments = ["-c", "import \(module)"]
             check.standardError = FileHandle.nullDevice
             guard (try? check.run()) != nil else { continue }
             check.waitUntilExit()
@@ -89,65 +88,85 @@ final class SMTPSink: @unchecked Sendable {
         return nil
     }
 
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tests/alerts/smtp_sink.py").path
-    }
-
-    init(user: String, password: String) throws {
-        guard let python = Self.python() else { throw XCTSkip("no python3 with aiosmtpd (scripts/install-deps.sh installs it)") }
-        dir = try makeTempDir("smtp")
+    /// Starts `tests/alerts/SCRIPT OUTDIR ARGS…` and waits (bounded) for its "READY PORT".
+    init(script: String, needs module: String = "json", dir: String, args: [String]) throws {
+        guard let python = Self.python(needs: module) else { throw XCTSkip("no python3 with \(module) (scripts/install-deps.sh installs it)") }
+        self.dir = dir
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
-        certificate = dir + "/cert.pem"
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext",
-                             "subjectAltName=DNS:localhost", "-keyout", dir + "/key.pem", "-out", certificate, "-days", "1"]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        guard openssl.terminationStatus == 0 else { throw XCTSkip("openssl could not make a certificate") }
-        process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Self.script, dir + "/out", certificate, dir + "/key.pem", user, password]
+        process.arguments = [packageRoot.appendingPathComponent("tests/alerts/\(script)").path, dir + "/out"] + args
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        // "READY PORT", bounded: the read ends when the process exits.
         var text = ""
         let deadline = Date().addingTimeInterval(20)
         while !text.contains("\n"), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = out.fileHandleForReading.availableData  // ends (empty) when the process exits
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
         guard let line = text.split(separator: "\n").first, line.hasPrefix("READY "), let p = Int(line.dropFirst(6)) else {
             process.terminate()
-            throw XCTSkip("smtp_sink.py did not start: \(text)")
+            throw XCTSkip("\(script) did not start: \(text)")
         }
         port = p
     }
 
-    /// The messages received: raw text and the sink's notes (envelope, login, tls).
-    var messages: [(raw: String, meta: [String: Any])] {
-        var out: [(String, [String: Any])] = []
+    /// out/N.json in order.
+    func records() -> [[String: Any]] {
+        var out: [[String: Any]] = []
         for i in 1... {
-            let base = dir + "/out/\(i)"
-            guard let raw = try? String(contentsOfFile: base + ".eml", encoding: .utf8),
-                  let meta = (try? Data(contentsOf: URL(fileURLWithPath: base + ".json"))).flatMap({ try? JSONSerialization.jsonObject(with: $0) as? [String: Any] })
-            else { break }
-            out.append((raw, meta))
+            guard let d = try? Data(contentsOf: URL(fileURLWithPath: dir + "/out/\(i).json")),
+                  let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { break }
+            out.append(o)
         }
         return out
     }
 
     func stop() {
-        if process.isRunning { process.interrupt() }
+        if process.isRunning { process.terminate() }  // SIGTERM (SIGINT may be ignored, inherited from the runner)
         let end = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < end { usleep(50_000) }
-        if process.isRunning { process.terminate() }
+        while process.isRunning && Date() < end { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1 (openssl), as (certificate, key) paths in `dir`.
+func selfSignedCertificate(dir: String) throws -> (String, String) {
+    let openssl = Process()
+    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext",
+                         "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1"]
+    openssl.standardError = FileHandle.nullDevice
+    try openssl.run()
+    openssl.waitUntilExit()
+    guard openssl.terminationStatus == 0 else { throw XCTSkip("openssl could not make a certificate") }
+    return (dir + "/cert.pem", dir + "/key.pem")
+}
+
+/// aiosmtpd (tests/alerts/smtp_sink.py) with STARTTLS (a self-signed certificate for localhost) and AUTH required.
+final class SMTPSink: @unchecked Sendable {
+    let sink: PythonSink
+    let certificate: String
+    var port: Int { sink.port }
+
+    init(user: String, password: String) throws {
+        let dir = try makeTempDir("smtp")
+        let (cert, key) = try selfSignedCertificate(dir: dir)
+        certificate = cert
+        sink = try PythonSink(script: "smtp_sink.py", needs: "aiosmtpd", dir: dir, args: [cert, key, user, password])
+    }
+
+    /// The messages received: raw text and the sink's notes (envelope, login, tls).
+    var messages: [(raw: String, meta: [String: Any])] {
+        zip(1..., sink.records()).compactMap { i, meta in
+            (try? String(contentsOfFile: sink.dir + "/out/\(i).eml", encoding: .utf8)).map { ($0, meta) }
+        }
+    }
+
+    func stop() { sink.stop() }
 }
 
 /// The decoded text body of a mail from the sink (base64 part).

@@ -289,4 +289,32 @@ final class AlertTests: XCTestCase {
         XCTAssertTrue(text.contains("wghub_alerts_sent_total{channel=\"webhook-ntfy\"} 1\n"), text)
         XCTAssertTrue(text.contains("wghub_alert_outbox_pending 0\n"), text)
     }
+
+    func testHTTPSWebhookVerifiesTheReceiverCertificate() async throws {
+        let dir = try makeTempDir("https")
+        let (cert, key) = try selfSignedCertificate(dir: dir)
+        let sink = try PythonSink(script: "webhook_sink.py", dir: dir, args: ["--secret", "tls-secret", "--cert", cert, "--key", key])
+        defer { sink.stop() }
+        let t = try TestHub { $0.alerts = Self.settings() }
+        var trusted = WGAlertReceiver(kind: .webhook)
+        trusted.url = "https://127.0.0.1:\(sink.port)/hook"
+        trusted.caFile = cert
+        let a = try await t.store.addReceiver(trusted, secret: "tls-secret")
+        var byName = trusted
+        byName.url = "https://localhost:\(sink.port)/hook?x=1"
+        let b = try await t.store.addReceiver(byName, secret: "tls-secret")
+        var untrusted = trusted
+        untrusted.caFile = nil
+        let c = try await t.store.addReceiver(untrusted, secret: "tls-secret")
+        for r in [a, b, c] { _ = try await t.store.enqueueTest(receiverID: r.id, hub: nil) }
+        let outcomes = await t.hub.alerts.deliverer.deliverDue()
+        let byReceiver = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.receiverID, $0.error) })
+        XCTAssertEqual(byReceiver[a.id], .some(nil), "an IP literal checked against the certificate's IP SAN")
+        XCTAssertEqual(byReceiver[b.id], .some(nil), "a name checked against its DNS SAN")
+        XCTAssertNotNil(byReceiver[c.id] ?? nil, "a self-signed certificate without its CA file is refused")
+        let records = sink.records()
+        XCTAssertEqual(records.count, 2)
+        XCTAssertTrue(records.allSatisfy { $0["signature_ok"] as? Bool == true }, "Python's hmac agrees: \(records)")
+        XCTAssertEqual(Set(records.compactMap { $0["path"] as? String }), ["/hook", "/hook?x=1"])
+    }
 }

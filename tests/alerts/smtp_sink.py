@@ -5,7 +5,12 @@ it (envelope, the authenticated user, TLS or not). Prints "READY PORT" once list
 
     smtp_sink.py OUTDIR CERT KEY USER PASSWORD [PORT]
 """
-import json, os, ssl, sys, time
+import signal, json, os, ssl, sys, time
+
+# A runner may start us with SIGTERM/SIGINT ignored or blocked (both inherited): stop on either all the same.
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
