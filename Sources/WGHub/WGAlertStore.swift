@@ -23,6 +23,8 @@ struct WGClaimedDelivery: Sendable {
 /// Incidents, receivers and the outbox (migration v5). Every state change of an incident and the outbox rows it
 /// makes are one transaction: a hub killed at any point neither loses a notification nor makes a second one.
 extension WGHubStore {
+    static let maxReceivers = 32
+
     static func migrateAlerts(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE alert_receivers (
@@ -73,6 +75,10 @@ extension WGHubStore {
         let config = String(decoding: try WGAlertEvent.encoder.encode(r), as: UTF8.self)
         let stored = r
         try await dbPool.writeOffPool { db in
+            // Each incident event makes a row per receiver: their number is bounded.
+            guard (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert_receivers") ?? 0) < Self.maxReceivers else {
+                throw WGHubError(409, "too_many_receivers", "at most \(Self.maxReceivers) alert receivers: remove one first (`wghub alert remove ID`)")
+            }
             try db.execute(sql: "INSERT INTO alert_receivers (id, kind, config, secret, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [stored.id, stored.kind.rawValue, config, secret?.isEmpty == false ? secret : nil, now.timeIntervalSince1970])
         }

@@ -28,7 +28,7 @@ enum WGHTTPPost {
         let port = c.port ?? (tls ? 443 : 80)
         var path = c.percentEncodedPath.isEmpty ? "/" : c.percentEncodedPath
         if let q = c.percentEncodedQuery { path += "?" + q }
-        let sslContext: NIOSSLContext? = tls ? try WGTLSClient.context(caFile: caFile) : nil
+        let sslContext: NIOSSLContext? = tls ? try await WGTLSClient.context(caFile: caFile) : nil
         let sni = WGTLSClient.serverName(host)
 
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -141,11 +141,14 @@ enum WGTLSClient {
         return (channel, deadline)
     }
 
-    static func context(caFile: String?) throws -> NIOSSLContext {
-        var config = TLSConfiguration.makeClientConfiguration()
-        config.minimumTLSVersion = .tlsv12
-        if let caFile { config.trustRoots = .file(caFile) }
-        return try NIOSSLContext(configuration: config)
+    /// Made on a blocking-work thread: loading trust roots reads files (the system bundle or the CA file).
+    static func context(caFile: String?) async throws -> NIOSSLContext {
+        try await WGBlockingWork.run {
+            var config = TLSConfiguration.makeClientConfiguration()
+            config.minimumTLSVersion = .tlsv12
+            if let caFile { config.trustRoots = .file(caFile) }
+            return try NIOSSLContext(configuration: config)
+        }
     }
 
     /// SNI and the name checked against the certificate; nil for an IP literal (then its IP SAN is checked).

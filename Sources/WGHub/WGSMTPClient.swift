@@ -106,7 +106,7 @@ public struct WGSMTPClient: Sendable {
                 throw WGDeliveryError("SMTP \(host):\(port) does not offer STARTTLS (its EHLO: \(ehlo.text))")
             }
             _ = try await command("STARTTLS", "STARTTLS", expect: [220])
-            let context = try WGTLSClient.context(caFile: caFile)
+            let context = try await WGTLSClient.context(caFile: caFile)
             let sni = WGTLSClient.serverName(host)
             try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: sni), position: .first)
