@@ -130,6 +130,8 @@ let package = Package(
                 // The user-data `token create --cloud-init` prints, read by an independent YAML parser.
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The alert tests' webhook receiver checks signatures with its own HMAC.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

@@ -11,6 +11,7 @@ pkgs=(
   chromium                                                        # wghub dashboard screenshot test
   wrk bc                                                          # wghub benchmark
   time strace                                                     # footprint benchmark (peak RSS, CPU, programs run)
+  python3-aiosmtpd                                                # a real SMTP server (STARTTLS, AUTH) for the alert tests
 )
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -20,4 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
+fi
+# The alert tests run /usr/bin/python3 with aiosmtpd: Debian's package above, else from PyPI.
+if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+  /usr/bin/python3 -m pip install -q --break-system-packages aiosmtpd
 fi

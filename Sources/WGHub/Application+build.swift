@@ -85,6 +85,8 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
             body: .init(byteBuffer: binary.bytes))  // the one buffer, shared: no copy per request
     }
 
+    addAlertRoutes(router, hub: hub)
+
     router.get("/metrics") { request, context in
         if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
         let text = await WGMetricsPage.render(hub: hub)
@@ -173,7 +175,7 @@ public func runServer(
 ) async throws {
     let app = try buildApplication(hub: hub, tls: tls, onRunning: onRunning)
     var config = ServiceGroupConfiguration(
-        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub))],
+        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub)), .init(service: WGAlertService(evaluator: hub.alerts))],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: hub.logger)
     config.maximumGracefulShutdownDuration = gracefulShutdown
     config.maximumCancellationDuration = .seconds(2)

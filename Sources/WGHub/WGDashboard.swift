@@ -142,6 +142,12 @@ enum WGMetricsPage {
         }
         out += "# HELP wghub_open_connections Connections open now.\n# TYPE wghub_open_connections gauge\n"
         out += "wghub_open_connections \(hub.admission.open)\n"
+        if let (pending, open) = try? await hub.store.alertGauges() {
+            out += "# HELP wghub_alert_outbox_pending Alert notifications waiting for delivery (retried until acknowledged).\n"
+            out += "# TYPE wghub_alert_outbox_pending gauge\nwghub_alert_outbox_pending \(pending)\n"
+            out += "# HELP wghub_incidents_open Incidents open now (notified, not resolved).\n"
+            out += "# TYPE wghub_incidents_open gauge\nwghub_incidents_open \(open)\n"
+        }
         hub.metrics.render(into: &out)
         return out
     }

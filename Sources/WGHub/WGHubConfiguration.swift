@@ -71,6 +71,8 @@ public struct WGHubConfiguration: Sendable {
     /// The widest LAN prefix a site may have routed (shortest prefix length), IPv4 and IPv6.
     public var shortestLANPrefix4: Int = 16
     public var shortestLANPrefix6: Int = 48
+    /// Incidents and their notifications (grace, hold-down, retries, timeouts).
+    public var alerts = WGAlertSettings()
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,

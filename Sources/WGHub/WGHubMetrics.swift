@@ -6,6 +6,7 @@ public final class WGHubMetrics: @unchecked Sendable {
     private var requests: [String: Int] = [:]  // "method|route|code"
     private var refusals: [String: Int] = [:]  // reason
     private var counters: [String: Int] = [:]  // name
+    private var labelled: [String: [String: Int]] = [:]  // name -> "label=value" -> count
 
     public init() {}
 
@@ -16,6 +17,15 @@ public final class WGHubMetrics: @unchecked Sendable {
     public func refusal(_ reason: String) { lock.withLock { refusals[reason, default: 0] += 1 } }
 
     public func count(_ name: String, by n: Int = 1) { lock.withLock { counters[name, default: 0] += n } }
+
+    /// A counter with one label, e.g. `wghub_alerts_sent_total{channel="smtp"}`.
+    public func count(_ name: String, label: String, _ value: String, by n: Int = 1) {
+        lock.withLock { labelled[name, default: [:]]["\(label)=\"\(Self.escape(value))\"", default: 0] += n }
+    }
+
+    public func value(_ name: String, label: String, _ value: String) -> Int {
+        lock.withLock { labelled[name]?["\(label)=\"\(Self.escape(value))\""] ?? 0 }
+    }
 
     public func value(_ name: String) -> Int { lock.withLock { counters[name] ?? 0 } }
     public func refusals(_ reason: String) -> Int { lock.withLock { refusals[reason] ?? 0 } }
@@ -37,8 +47,13 @@ public final class WGHubMetrics: @unchecked Sendable {
         "wghub_agent_download_bytes_total": "Bytes of agent binaries sent.",
     ]
 
+    static let labelledHelp: [String: String] = [
+        "wghub_alerts_sent_total": "Alert notifications a receiver acknowledged, by channel.",
+        "wghub_alerts_failed_total": "Alert delivery attempts that failed (each is retried until given up), by channel.",
+    ]
+
     func render(into out: inout String) {
-        let (req, ref, cnt) = lock.withLock { (requests, refusals, counters) }
+        let (req, ref, cnt, lab) = lock.withLock { (requests, refusals, counters, labelled) }
         out += "# HELP wghub_http_requests_total HTTP requests by method, route and status code.\n"
         out += "# TYPE wghub_http_requests_total counter\n"
         for (k, v) in req.sorted(by: { $0.key < $1.key }) {
@@ -49,6 +64,10 @@ public final class WGHubMetrics: @unchecked Sendable {
         for (k, v) in ref.sorted(by: { $0.key < $1.key }) { out += "wghub_refusals_total{reason=\"\(Self.escape(k))\"} \(v)\n" }
         for name in Self.help.keys.sorted() {
             out += "# HELP \(name) \(Self.help[name]!)\n# TYPE \(name) counter\n\(name) \(cnt[name] ?? 0)\n"
+        }
+        for name in Self.labelledHelp.keys.sorted() {
+            out += "# HELP \(name) \(Self.labelledHelp[name]!)\n# TYPE \(name) counter\n"
+            for (l, v) in (lab[name] ?? [:]).sorted(by: { $0.key < $1.key }) { out += "\(name){\(l)} \(v)\n" }
         }
     }
 

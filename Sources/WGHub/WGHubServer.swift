@@ -39,6 +39,11 @@ public struct WGServeOptions: Sendable {
     /// Agent binaries to serve (--agent-binary, one per architecture); empty: the wgagent beside wghub.
     public var agentBinaries: [String] = []
     public var agentDownloadLimit = 10
+    /// Alerts: how long a problem lasts before its incident opens, how long clear before it resolves, and more.
+    public var alertGrace = "2m"
+    public var alertHoldDown = "2m"
+    public var alertOnStale = false
+    public var alertInterval = "5s"
 
     public init(endpoint: String, pool: String) {
         self.endpoint = endpoint
@@ -93,6 +98,10 @@ public struct WGHubServer: Sendable {
         settings.enrollFailureGlobalLimit = o.enrollFailureGlobalLimit
         settings.probeLimit = o.probeLimit
         settings.agentDownloadLimit = max(1, o.agentDownloadLimit)
+        settings.alerts.grace = o.alertGrace == "0" ? 0 : try seconds("alert-grace", o.alertGrace)
+        settings.alerts.holdDown = o.alertHoldDown == "0" ? 0 : try seconds("alert-hold-down", o.alertHoldDown)
+        settings.alerts.interval = try seconds("alert-interval", o.alertInterval)
+        settings.alerts.onStale = o.alertOnStale
         settings.shortestLANPrefix4 = o.shortestLANPrefix4
         settings.shortestLANPrefix6 = o.shortestLANPrefix6
         return (settings, try seconds("shutdown-timeout", o.shutdownTimeout))

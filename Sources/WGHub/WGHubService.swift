@@ -86,6 +86,8 @@ public final class WGHubService: Sendable {
     public let agent: WGAgentBundle
     private let dumpCache = WGDumpCache()
     let hostCache = WGHostNetworksCache()
+    /// Incidents and their notifications (run by `runServer`, or driven by `evaluate` in tests).
+    public var alerts: WGAlertEvaluator { WGAlertEvaluator(hub: self) }
 
     public init(
         config: WGHubConfiguration, store: WGHubStore, control: any WGInterfaceControl, prober: any WGProbeSender = WGUDPProbeSender(),

@@ -176,6 +176,9 @@ public final class WGHubStore: Sendable {
                 ALTER TABLE sites ADD COLUMN machine_conflict_at REAL;
                 """)
         }
+        // v5: alerts. Incidents per site (start, open, clear, end), receivers (webhook, SMTP) with their secrets, and
+        // the outbox: one row per (incident event × receiver), retried until acknowledged (WGAlertStore).
+        m.registerMigration("v5") { db in try Self.migrateAlerts(db) }
         return m
     }
 

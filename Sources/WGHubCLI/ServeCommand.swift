@@ -75,6 +75,14 @@ struct ServeCommand: WGHubRunnable {
     var agentBinary: [String] = []
     @Option(help: "Agent downloads per IP address per minute (GET /v1/agent/ARCH).")
     var agentDownloadLimit: Int = 10
+    @Option(help: "A problem (offline, port forward closed, failing check, second machine) must last this long before its incident opens and is notified.")
+    var alertGrace: String = "2m"
+    @Option(help: "A cleared incident resolves after staying clear this long; back within it is a flap, said in the resolved message, not paged again (0 = at once).")
+    var alertHoldDown: String = "2m"
+    @Flag(help: "Open an offline incident for a stale site too (handshake or report older than --stale-after).")
+    var alertOnStale = false
+    @Option(help: "How often incidents are evaluated and the alert outbox is sent.")
+    var alertInterval: String = "5s"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -111,6 +119,10 @@ struct ServeCommand: WGHubRunnable {
         o.shortestLANPrefix6 = shortestLanPrefix6
         o.agentBinaries = agentBinary
         o.agentDownloadLimit = agentDownloadLimit
+        o.alertGrace = alertGrace
+        o.alertHoldDown = alertHoldDown
+        o.alertOnStale = alertOnStale
+        o.alertInterval = alertInterval
         return o
     }
 

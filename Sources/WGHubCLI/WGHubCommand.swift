@@ -5,7 +5,7 @@ public struct WGHubCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "wghub",
         abstract: "The wgagent coordinator: enrollment tokens, tunnel addresses, health, probes and a dashboard over HTTPS.",
-        subcommands: [ServeCommand.self, TokenCommand.self, AdminTokenCommand.self, SiteCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, AdminTokenCommand.self, SiteCommand.self, AlertCommand.self]
     )
 
     public init() {}

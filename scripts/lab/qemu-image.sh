@@ -12,7 +12,7 @@
 #
 # Like a stock Debian bookworm cloud image: systemd-sysv, udev, kmod, iproute2, ifupdown, netbase, dbus,
 # cloud-init (Debian's own config: NO datasource_list override, so a NoCloud `cidata` drive is found by
-# ds-identify and cloud-init runs once per instance-id), python3-cffi-backend, curl, ca-certificates, sudo,
+# ds-identify and cloud-init runs once per instance-id), python3-cffi-backend, curl, ca-certificates, sudo, iputils-ping,
 # procps, /etc/default/locale (LANG=C.UTF-8: cloud-init's locale module has nothing to do), an empty
 # /etc/machine-id. NOT installed: wgagent, wireguard-tools, wireguard-go, qemu-guest-agent — those and the
 # rest of what the agent installs on Debian (image.sh's DOWNLOAD_PKGS: ufw, iptables, sudo, procps, …) are
@@ -33,7 +33,7 @@ QI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$QI_DIR/image.sh"      # defines CACHE, MIRROR, chroot_mount/umount, in_chroot, customize, RECIPE_HASH, on_exit trap
 
 QEMU_PKGS=(linux-image-amd64 systemd-sysv udev kmod iproute2 ifupdown netbase dbus cloud-init python3-cffi-backend
-  curl ca-certificates sudo procps)
+  curl ca-certificates sudo procps iputils-ping)
 # Must not be installed in the image (the agent / the test installs them from the offline cache).
 QEMU_ABSENT=(wireguard-tools wireguard-go qemu-guest-agent ufw)
 QEMU_DISK_SIZE=3G

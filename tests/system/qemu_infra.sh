@@ -84,8 +84,8 @@ img_mtime=$(stat -c %Y "$QEMU_IMAGE_DIR/disk.raw")
 lab_check "image: disk.raw is an ext4 filesystem labelled root" sh -c "blkid -o export '$QEMU_IMAGE_DIR/disk.raw' | grep -qx LABEL=root"
 absent=$(awk '$1 ~ /^(wgagent|wireguard-tools|wireguard-go|qemu-guest-agent)$/' "$QEMU_IMAGE_DIR/packages")
 lab_expect "image: no wgagent, wireguard-tools, wireguard-go or qemu-guest-agent installed" "" "$absent"
-present=$(awk '$1 ~ /^(linux-image-amd64|systemd-sysv|udev|kmod|iproute2|ifupdown|netbase|dbus|cloud-init|python3-cffi-backend|curl|ca-certificates|sudo|procps)$/ { print $1 }' "$QEMU_IMAGE_DIR/packages" | wc -l)
-lab_expect "image: the 14 cloud-image packages are installed" 14 "$present"
+present=$(awk '$1 ~ /^(linux-image-amd64|systemd-sysv|udev|kmod|iproute2|ifupdown|netbase|dbus|cloud-init|python3-cffi-backend|curl|ca-certificates|sudo|procps|iputils-ping)$/ { print $1 }' "$QEMU_IMAGE_DIR/packages" | wc -l)
+lab_expect "image: the 15 cloud-image packages are installed" 15 "$present"
 
 lab_step "accelerator"
 QEMU_ACCEL=$(qemu_pick_accel)
