@@ -152,7 +152,12 @@ public final class WGEnroller {
         let suffix = ".original-site-\(old.siteID.map(String.init) ?? "unknown")"
         progress("this machine is not the one that enrolled as site \(old.siteID.map(String.init) ?? "?") (\(reason)): a clone; "
                  + "the original's key and enrollment are set aside (*\(suffix)) and this machine enrolls with a key of its own")
-        for path in [WGKeysResource.privatePath(old.interface), WGKeysResource.publicPath(old.interface), WGEnrollmentStore.path] {
+        // The tunnel runs on the original's key (its wg0.conf holds it too, and the keys step would adopt it from
+        // there): stopped first, while its config is still there for `wg-quick down`.
+        let initSystem = facts.initSystem
+        _ = try? host.run(initSystem.stopArgv(initSystem.wireguardService(old.interface)))
+        for path in [WGKeysResource.privatePath(old.interface), WGKeysResource.publicPath(old.interface),
+                     WGInterfaceConfigResource.path(old.interface), WGEnrollmentStore.path] {
             guard let data = try host.readFile(path) else { continue }
             if !host.fileExists(path + suffix) { try host.writeFileAtomically(path + suffix, contents: data, permissions: 0o600) }
             try host.removeFile(path)

@@ -37,6 +37,9 @@ final class WGCloneTests: XCTestCase {
             host.addFile("/var/lib/cloud/data/instance-id", "iid-settings-changed\n")
             XCTAssertNil(original.cloneReason(host))
 
+            // The disk also has the wg0.conf the original's apply wrote, holding its private key.
+            host.addFile("/etc/wireguard/wg0.conf", "[Interface]\nPrivateKey = \(originalKey.trimmingCharacters(in: .whitespacesAndNewlines))\nAddress = \(original.address)\n", permissions: 0o600)
+
             // The clone: the same files, a new SMBIOS UUID and instance-id.
             host.addFile("/sys/class/dmi/id/product_uuid", "6a1b0c9e-0000-4000-8000-0000000000c2\n", permissions: 0o400)
             host.addFile("/var/lib/cloud/data/instance-id", "iid-clone\n")
@@ -69,6 +72,8 @@ final class WGCloneTests: XCTestCase {
             XCTAssertEqual(host.fileInfo(aside)?.permissions, 0o600)
             XCTAssertNotNil(host.text(WGEnrollmentStore.path + ".original-site-\(original.siteID!)"))
             XCTAssertNil(clone.cloneReason(host))
+            XCTAssertEqual(host.fileInfo("/etc/wireguard/wg0.conf.original-site-\(original.siteID!)")?.permissions, 0o600,
+                           "the original's wg0.conf (its key inside) set aside too, not adopted")
 
             // The hub keeps both sites: the original with its key and address.
             let sites = try await hub.store.allSites()
