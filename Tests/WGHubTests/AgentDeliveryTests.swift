@@ -5,6 +5,7 @@ import HummingbirdTesting
 import WGModel
 import WGProvision
 import XCTest
+import WGProcess
 import Yams
 
 @testable import WGHub
@@ -351,26 +352,12 @@ struct ProcessResult: Sendable {
     var stderr: String
 }
 
-/// Runs argv (no shell) with `stdin` as its standard input and `environment` added to a minimal one.
+/// Runs argv (no shell) with `stdin` as its standard input and `environment` added to a minimal one: WGCommand,
+/// the runner agent and hub use, bounded.
 func runProcess(_ argv: [String], stdin: String = "", environment: [String: String] = [:]) throws -> ProcessResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: argv[0])
-    p.arguments = Array(argv.dropFirst())
-    p.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-    let inPipe = Pipe(), out = Pipe(), err = Pipe()
-    p.standardInput = inPipe
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-    try inPipe.fileHandleForWriting.close()
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box(), errDone = DispatchSemaphore(value: 0)
-    Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errDone.signal() }.start()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    errDone.wait()
-    p.waitUntilExit()
-    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+    let r = try WGCommand(argv, input: Array(stdin.utf8), environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
+                          timeout: .seconds(120)).run()
+    return ProcessResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
 
 /// A TCP port on 127.0.0.1 nothing listens on (bound, then closed).

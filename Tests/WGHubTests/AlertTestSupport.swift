@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import WGModel
 import XCTest
+import WGProcess
 
 @testable import WGHub
 
@@ -135,14 +136,10 @@ final class PythonSink: @unchecked Sendable {
 
 /// A self-signed certificate for localhost and 127.0.0.1 (openssl), as (certificate, key) paths in `dir`.
 func selfSignedCertificate(dir: String) throws -> (String, String) {
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext",
-                         "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1"]
-    openssl.standardError = FileHandle.nullDevice
-    try openssl.run()
-    openssl.waitUntilExit()
-    guard openssl.terminationStatus == 0 else { throw XCTSkip("openssl could not make a certificate") }
+    let r = try WGCommand(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-addext",
+                           "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1"],
+                          timeout: .seconds(60)).run()
+    guard r.succeeded else { throw ProcessFailure("openssl could not make a certificate: \(r.stderr)") }
     return (dir + "/cert.pem", dir + "/key.pem")
 }
 

@@ -47,8 +47,8 @@ dr_failing() { dr_jq '[.[] | select(.verdict == "problem" or .verdict == "warnin
 # dr_clean LABEL — run the doctor, expect exit 0 and no failing finding.
 dr_clean() {
   dr_run "$1"
-  lab_check "doctor ($1): JSON array of findings with all eight checks" \
-    test "$(dr_jq '[.[].check] | sort | join(",")')" = "endpoint-dns,firewall-routed,forwarding,handshake,key-modes,nat-egress,return-route,service"
+  lab_check "doctor ($1): JSON array of findings with all nine checks" \
+    test "$(dr_jq '[.[].check] | sort | join(",")')" = "endpoint-dns,firewall-routed,forwarding,handshake,identity,key-modes,nat-egress,return-route,service"
   lab_expect "doctor ($1): exit status" 0 "$DR_RC"
   lab_expect "doctor ($1): failing findings" "" "$(dr_failing)"
   dr_jq '.[] | select(.verdict != "ok") | "          \(.verdict) \(.check): \(.detail)"' || true
