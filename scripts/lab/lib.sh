@@ -490,6 +490,9 @@ lab_hub_peer() {
 
 lab_hub_serve() {
   local log=$1 ready=$2 secs=$3 i; shift 3
+  # Emptied here, not only by the background job's redirection: a restart must not find the last run's READY
+  # line (and read its values) before the job has opened the file.
+  : >"$log"
   lab_bg "$log" ip netns exec "$(lab_ns hub)" "$@"
   LAB_HUB_PID=$LAB_LAST_PID
   for ((i = 0; i < secs * 10; i++)); do

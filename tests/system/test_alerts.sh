@@ -21,6 +21,7 @@ serve() {
     --endpoint 203.0.113.1:51820 --pool 192.0.2.0/24 --no-interface --hub-public-key "$HUB_PUB" --log-level notice \
     --stale-after 1s --offline-after 3s --alert-grace 5s --alert-hold-down 0 --alert-interval 0.5s
   PIN=$(awk '/^pin /{print $2}' "$LAB_DIR/wghub.log" | tail -n 1)
+  [ -n "$PIN" ] || lab_fail "wghub printed no pin"
 }
 
 sinks() {
