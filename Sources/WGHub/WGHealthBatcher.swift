@@ -14,6 +14,7 @@ final class WGHealthBatcher: @unchecked Sendable {
         var observedAddress: String?
         var retention: Int
         var time: Double
+        var thresholds: WGStatusThresholds = .init()
         var done: CheckedContinuation<Bool, Error>
     }
 
@@ -30,11 +31,12 @@ final class WGHealthBatcher: @unchecked Sendable {
 
     init(dbPool: DatabasePool) { self.dbPool = dbPool }
 
-    func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double) async throws -> Bool {
+    func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double,
+                thresholds: WGStatusThresholds = .init()) async throws -> Bool {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, Error>) in
             let start: Bool = lock.withLock {
                 queue.append(Pending(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
-                                     retention: retention, time: time, done: done))
+                                     retention: retention, time: time, thresholds: thresholds, done: done))
                 if draining { return false }
                 draining = true
                 return true
@@ -65,7 +67,7 @@ final class WGHealthBatcher: @unchecked Sendable {
         }
     }
 
-    /// One report: stored once per (site, seq); the site's latest report updated; retention applied.
+    /// One report: stored once per (site, seq); the site's latest report updated; retention applied; history bucketed.
     /// Cached statements: compiling these three (SQLite's parser plus GRDB's authorizer) was a quarter of the
     /// hub's CPU per report before.
     static func write(_ p: Pending, _ db: Database) throws -> Bool {
@@ -96,6 +98,8 @@ final class WGHealthBatcher: @unchecked Sendable {
         if let keep {
             try db.cachedStatement(sql: "DELETE FROM reports WHERE site_id = ? AND seq < ?").execute(arguments: [p.siteID, keep])
         }
+        // History: the report's minute and hour buckets (WGSiteHistory), in this transaction.
+        try WGSiteHistory.record(db, siteID: p.siteID, sample: .init(p.report, thresholds: p.thresholds), time: p.time)
         return true
     }
 }
