@@ -7,8 +7,9 @@ import WGModel
 /// two UPSERTs per stored report (minute and hour), no read; pruned once per new minute bucket of a site.
 ///
 /// Each row: the reports received in it; their status samples (online / stale / offline, from the handshake age the
-/// report carries); the minutes with a report and with an online sample (availability: a minute without a report is
-/// a gap, counted as offline); the handshake ages (sum, max, count: mean = sum / count); the rx/tx counters at the
+/// report carries); the minutes with a report and with an online sample; the seconds online and stale (availability:
+/// after an online report the site counts as online for `staleAfter`, then stale until `offlineAfter`, then offline,
+/// as the dashboard would have shown it; credited when the next report arrives); the handshake ages (sum, max, count: mean = sum / count); the rx/tx counters at the
 /// bucket's last report (rates are derived between buckets); the last port-forward verdict recorded in it.
 enum WGSiteHistory {
     static let minute: Int64 = 60
@@ -26,6 +27,8 @@ enum WGSiteHistory {
                 reports INTEGER NOT NULL DEFAULT 0,
                 minutes INTEGER NOT NULL DEFAULT 0,
                 online_minutes INTEGER NOT NULL DEFAULT 0,
+                online_s REAL NOT NULL DEFAULT 0,
+                stale_s REAL NOT NULL DEFAULT 0,
                 online INTEGER NOT NULL DEFAULT 0,
                 stale INTEGER NOT NULL DEFAULT 0,
                 offline INTEGER NOT NULL DEFAULT 0,
@@ -46,6 +49,9 @@ enum WGSiteHistory {
         var handshakeAge: Double?
         var rx: Int64
         var tx: Int64
+        /// Seconds since the site's previous report credited to online and stale (WGHealthBatcher.credit).
+        var onlineSeconds = 0.0
+        var staleSeconds = 0.0
 
         init(_ r: WGHealthReport, thresholds: WGStatusThresholds) {
             let hs = r.peers.map(\.latestHandshake).max() ?? 0
@@ -59,13 +65,14 @@ enum WGSiteHistory {
 
     private static let upsert = """
         INSERT INTO site_history (site_id, res, bucket, reports, minutes, online_minutes, online, stale, offline,
-                                  hs_age_sum, hs_age_max, hs_samples, rx, tx)
-        VALUES (:id, :res, :bucket, 1, :minutes, :onlineMinutes, :on, :st, :off, :age, :ageMax, :hsn, :rx, :tx)
+                                  online_s, stale_s, hs_age_sum, hs_age_max, hs_samples, rx, tx)
+        VALUES (:id, :res, :bucket, 1, :minutes, :onlineMinutes, :on, :st, :off, :onS, :stS, :age, :ageMax, :hsn, :rx, :tx)
         ON CONFLICT (site_id, res, bucket) DO UPDATE SET
             reports = reports + 1,
             minutes = CASE WHEN res = 60 THEN MAX(minutes, excluded.minutes) ELSE minutes + excluded.minutes END,
             online_minutes = CASE WHEN res = 60 THEN MAX(online_minutes, excluded.online_minutes)
                                   ELSE online_minutes + excluded.online_minutes END,
+            online_s = online_s + excluded.online_s, stale_s = stale_s + excluded.stale_s,
             online = online + excluded.online, stale = stale + excluded.stale, offline = offline + excluded.offline,
             hs_age_sum = hs_age_sum + excluded.hs_age_sum,
             hs_age_max = CASE WHEN excluded.hs_age_max IS NULL THEN hs_age_max
@@ -82,6 +89,7 @@ enum WGSiteHistory {
         func args(_ res: Int64, minutes: Int, onlineMinutes: Int) -> StatementArguments {
             ["id": siteID, "res": res, "bucket": t - t % res, "minutes": minutes, "onlineMinutes": onlineMinutes,
              "on": s.status == .online ? 1 : 0, "st": s.status == .stale ? 1 : 0, "off": s.status == .offline ? 1 : 0,
+             "onS": s.onlineSeconds, "stS": s.staleSeconds,
              "age": s.handshakeAge ?? 0, "ageMax": s.handshakeAge, "hsn": s.handshakeAge == nil ? 0 : 1, "rx": s.rx, "tx": s.tx]
         }
         let stmt = try db.cachedStatement(sql: upsert)
@@ -117,6 +125,9 @@ public struct WGHistoryPoint: Sendable, Equatable {
     public var reports: Int
     public var minutes: Int
     public var onlineMinutes: Int
+    /// Seconds online and stale (the hub's thresholds applied to the time between reports); the rest is offline.
+    public var onlineSeconds: Double = 0
+    public var staleSeconds: Double = 0
     public var online: Int
     public var stale: Int
     public var offline: Int
@@ -150,7 +161,7 @@ extension WGHubStore {
                 db,
                 sql: """
                     SELECT (bucket / :step) * :step AS g, SUM(reports) AS reports, SUM(minutes) AS minutes,
-                           SUM(online_minutes) AS om, SUM(online) AS online, SUM(stale) AS stale, SUM(offline) AS offline,
+                           SUM(online_minutes) AS om, SUM(online_s) AS ons, SUM(stale_s) AS sts, SUM(online) AS online, SUM(stale) AS stale, SUM(offline) AS offline,
                            SUM(hs_age_sum) AS ages, SUM(hs_samples) AS hsn, MAX(hs_age_max) AS agemax,
                            MAX(rx) AS rx, MAX(tx) AS tx, MAX(probe) AS probe
                     FROM site_history WHERE site_id = :id AND res = :res AND bucket >= :from AND bucket < :to
@@ -160,7 +171,7 @@ extension WGHubStore {
             ).map { r in
                 let n: Int = r["hsn"]
                 return WGHistoryPoint(
-                    time: r["g"], reports: r["reports"], minutes: r["minutes"], onlineMinutes: r["om"], online: r["online"],
+                    time: r["g"], reports: r["reports"], minutes: r["minutes"], onlineMinutes: r["om"], onlineSeconds: r["ons"], staleSeconds: r["sts"], online: r["online"],
                     stale: r["stale"], offline: r["offline"], handshakeAgeMean: n > 0 ? (r["ages"] as Double) / Double(n) : nil,
                     handshakeAgeMax: r["agemax"], rx: r["rx"], tx: r["tx"], probe: r["probe"])
             }

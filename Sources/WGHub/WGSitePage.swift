@@ -49,7 +49,7 @@ enum WGSitePage {
         h += "<h2>Availability</h2>\n<p class=\"sum\">"
         h += ranges.map { "\(esc($0.label)): \(availability($0, enrolled: enrolled).map { String(format: "%.1f %%", $0) } ?? "no data")" }
             .joined(separator: " · ")
-        h += " <small>(minutes with a report and a fresh handshake; a minute without a report counts as down)</small></p>\n<div class=\"charts\">\n"
+        h += " <small>(online as the dashboard would have shown it, between reports; no reports: down)</small></p>\n<div class=\"charts\">\n"
         for r in ranges {
             let (times, values) = availabilitySeries(r, enrolled: enrolled)
             h += WGSVGChart(title: "Availability, \(r.label)", times: times, from: r.from, to: r.to,
@@ -85,7 +85,7 @@ enum WGSitePage {
         return h
     }
 
-    /// One value per step from the later of the range's start and the enrollment: the share of its minutes that
+    /// One value per step from the later of the range's start and the enrollment: the share of its seconds that
     /// were online (0 where no report arrived).
     static func availabilitySeries(_ r: WGHistoryRange, enrolled: Int64) -> ([Int64], [Double?]) {
         let byTime = Dictionary(r.points.map { ($0.time, $0) }, uniquingKeysWith: { a, _ in a })
@@ -94,19 +94,19 @@ enum WGSitePage {
         var t = start
         while t < r.to {
             times.append(t)
-            values.append(min(100, Double(byTime[t]?.onlineMinutes ?? 0) * 100 / Double(r.step / 60)))
+            values.append(min(100, (byTime[t]?.onlineSeconds ?? 0) * 100 / Double(r.step)))
             t += r.step
         }
         return (times, values)
     }
 
-    /// Online minutes over the minutes since the later of the range's start and the enrollment, up to the last
+    /// Online seconds over the seconds since the later of the range's start and the enrollment, up to the last
     /// point's end (nil without points).
     static func availability(_ r: WGHistoryRange, enrolled: Int64) -> Double? {
         guard let last = r.points.last else { return nil }
-        let start = max(r.from, enrolled - enrolled % 60)
-        let total = max(Double(last.time + r.step - start) / 60, 1)
-        return min(100, Double(r.points.reduce(0) { $0 + $1.onlineMinutes }) * 100 / total)
+        let start = max(r.from, enrolled)
+        let total = max(Double(last.time + r.step - start), 1)
+        return min(100, r.points.reduce(0) { $0 + $1.onlineSeconds } * 100 / total)
     }
 
     /// Bytes per second between consecutive points (the counters at each point's last report); nil after a gap of

@@ -54,11 +54,33 @@ final class HistoryTests: XCTestCase {
         XCTAssertEqual(h.rx, 4000)
         XCTAssertEqual(h.tx, 400)
         XCTAssertEqual(hours[1].reports, 1)
+        // Time between reports, as the dashboard would have shown the site: online for staleAfter (180 s) after an
+        // online report, stale until offlineAfter after a stale one; nothing after an offline one.
+        XCTAssertEqual(h.onlineSeconds, 25 + 40)
+        XCTAssertEqual(h.staleSeconds, 60)
+        XCTAssertEqual(hours[1].onlineSeconds, 0)
+        XCTAssertEqual(minutes.map(\.onlineSeconds), [25, 40, 0, 0])
 
         // The site page's series from these points: a rate between consecutive points, none across a reset.
         let range = WGHistoryRange(label: "x", from: base, to: base + 7200, step: 60, points: minutes)
         let (_, rx, _) = WGSitePage.rates(range)
         XCTAssertEqual(rx, [1000.0 / 60, 1000.0 / 60, nil], "bytes/s; nil across a gap")
+    }
+
+    func testAvailabilityFromSecondsBetweenReports() async throws {
+        let t = try TestHub()
+        let id = try await t.hub.enroll(enrollBody(token: try t.token()), from: nil).siteID!
+        let base: Int64 = 1_800_000_000
+        // Every 60 s for the first half hour, then every 300 s (stale between: 180 s online of each 300).
+        var seq: Int64 = 0
+        for at in stride(from: base, through: base + 1800, by: 60) { seq += 1; _ = try await record(t, id, report(seq, at: at, age: 10)) }
+        for at in stride(from: base + 2100, to: base + 3600, by: 300) { seq += 1; _ = try await record(t, id, report(seq, at: at, age: 10)) }
+        let pts = try await t.store.history(siteID: id, res: 3600, from: base, to: base + 3600, step: 3600)
+        XCTAssertEqual(pts[0].onlineSeconds, 1800 + 5 * 180)
+        XCTAssertEqual(pts[0].staleSeconds, 5 * 120)
+        let range = WGHistoryRange(label: "1 h", from: base, to: base + 3600, step: 3600, points: pts)
+        XCTAssertEqual(try XCTUnwrap(WGSitePage.availability(range, enrolled: base)), 75, accuracy: 0.01)
+        XCTAssertEqual(WGSitePage.availabilitySeries(range, enrolled: base).1, [75])
     }
 
     func testRetentionPrunesMinutesAfterTwoDaysAndHoursAfterNinety() async throws {
