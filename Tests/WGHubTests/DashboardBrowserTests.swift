@@ -25,14 +25,8 @@ final class DashboardBrowserTests: XCTestCase {
         let p = try await t.hub.probe(WGProbeRequest(port: 51820), site: okSite, from: nil)
         _ = try await t.hub.completeProbe(id: p.probeID, nonce: WGProbeDatagram.decode(t.prober.sent[0].payload)!.nonce, site: okSite)
 
-        let outDir = packageRoot.appendingPathComponent("lab-out")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let shot = outDir.appendingPathComponent("wghub-dashboard.png").path
-        try? FileManager.default.removeItem(atPath: shot)
-        let profile = try makeTempDir()
+        let (shot, common) = try browserSetup(chromium!, screenshot: "wghub-dashboard.png")
         try await withLiveHub(t) { url, _ in
-            let common = [chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-                          "--user-data-dir=\(profile)", "--no-first-run", "--hide-scrollbars"]
             let dom = try await blocking { try runCommand(common + ["--dump-dom", url + "/"], timeout: 90).out }
             // Page text in reading order.
             let text = dom.replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
@@ -75,14 +69,8 @@ final class DashboardBrowserTests: XCTestCase {
             _ = try await t.store.recordHealth(siteID: id, report: r, body: "{}", observedAddress: nil, retention: 100,
                                                now: Date(timeIntervalSince1970: Double(at)))
         }
-        let outDir = packageRoot.appendingPathComponent("lab-out")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let shot = outDir.appendingPathComponent("wghub-site.png").path
-        try? FileManager.default.removeItem(atPath: shot)
-        let profile = try makeTempDir()
+        let (shot, common) = try browserSetup(chromium!, screenshot: "wghub-site.png")
         try await withLiveHub(t) { url, _ in
-            let common = [chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-                          "--user-data-dir=\(profile)", "--no-first-run", "--hide-scrollbars"]
             let dom = try await blocking { try runCommand(common + ["--dump-dom", url + "/sites/\(id)"], timeout: 90).out }
             XCTAssertEqual(dom.components(separatedBy: "<svg").count - 1, 6, "six charts")
             XCTAssertTrue(dom.contains("Availability, 30 days"))
@@ -92,4 +80,16 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertGreaterThan(size, 10_000, "screenshot \(shot) written")
         print("site page screenshot: \(shot)")
     }
+}
+
+/// Where a screenshot goes (lab-out/NAME, removed first) and headless chromium's common arguments, with a
+/// profile folder of its own.
+func browserSetup(_ chromium: String, screenshot name: String) throws -> (shot: String, common: [String]) {
+    let outDir = packageRoot.appendingPathComponent("lab-out")
+    try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+    let shot = outDir.appendingPathComponent(name).path
+    try? FileManager.default.removeItem(atPath: shot)
+    let profile = try makeTempDir()
+    return (shot, [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
+                   "--user-data-dir=\(profile)", "--no-first-run", "--hide-scrollbars"])
 }
