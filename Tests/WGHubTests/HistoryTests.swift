@@ -163,6 +163,11 @@ final class HistoryTests: XCTestCase {
             XCTAssertTrue(html.contains("3 sites: 1 offline, 1 stale, 1 online"), html)
             XCTAssertTrue(html.contains("<table class=\"sites\">"))
             XCTAssertTrue(html.contains("<form method=\"get\" action=\"/\">"))
+            // The page text as tests/system/test_lab_e2e.sh's hub_shows_site reads it (tags to spaces, spaces squeezed):
+            // each cell carries its label (shown when rows stack on a phone), so "Port forward <verdict>" still reads.
+            let text = html.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+                .replacingOccurrences(of: "\\s+", with: " ", options: .regularExpression)
+            XCTAssertTrue(text.contains("Port forward not checked"), text)
             let order = try [b, c, a].map { try XCTUnwrap(html.range(of: link($0))).lowerBound }
             XCTAssertEqual(order, order.sorted(), "worst first: offline bravo, stale charlie, online alpha")
 
