@@ -97,12 +97,24 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
 
     router.get("/") { request, context in
         if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
-        let html = try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date())
-        return Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+        let q = request.uri.queryParameters
+        let filter = WGDashboard.Filter(status: q.get("status"), query: q.get("q"))
+        let html = try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date(), filter: filter)
+        return htmlResponse(html)
+    }
+
+    // One site: its facts, history charts (inline SVG) and incidents (WGSitePage).
+    router.get("/sites/{id}") { request, context in
+        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
+        return htmlResponse(try await WGSitePage.render(hub: hub, id: try siteID(context), now: Date()))
     }
     return router
+}
+
+private func htmlResponse(_ html: String) -> Response {
+    Response(
+        status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+        body: .init(byteBuffer: ByteBuffer(string: html)))
 }
 
 /// The SHA-256 (hex) of the agent binary in a download's answer, for a client that checks it as it saves.

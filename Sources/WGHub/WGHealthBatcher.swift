@@ -14,6 +14,7 @@ final class WGHealthBatcher: @unchecked Sendable {
         var observedAddress: String?
         var retention: Int
         var time: Double
+        var thresholds: WGStatusThresholds = .init()
         var done: CheckedContinuation<Bool, Error>
     }
 
@@ -27,14 +28,19 @@ final class WGHealthBatcher: @unchecked Sendable {
         set { lock.withLock { limit = max(1, newValue) } }
     }
     private var limit = 256
+    /// Each site's last report (hub time, status from its handshake age): the time until the next one is credited to
+    /// the history as online / stale from it, without a read. One entry per site (bounded by the sites); empty after a
+    /// restart (the first interval then is not credited).
+    private var last: [Int64: (time: Double, status: WGSiteStatus)] = [:]
 
     init(dbPool: DatabasePool) { self.dbPool = dbPool }
 
-    func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double) async throws -> Bool {
+    func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double,
+                thresholds: WGStatusThresholds = .init()) async throws -> Bool {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, Error>) in
             let start: Bool = lock.withLock {
                 queue.append(Pending(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
-                                     retention: retention, time: time, done: done))
+                                     retention: retention, time: time, thresholds: thresholds, done: done))
                 if draining { return false }
                 draining = true
                 return true
@@ -54,21 +60,38 @@ final class WGHealthBatcher: @unchecked Sendable {
             }
             if batch.isEmpty { return }
             do {
-                let results = try await dbPool.writeOffPool { db in try batch.map { try Self.write($0, db) } }
+                let results = try await dbPool.writeOffPool { db in try batch.map { try self.write($0, db) } }
                 for (p, stored) in zip(batch, results) { p.done.resume(returning: stored) }
             } catch {
                 // One bad report must not fail the others: fall back to one transaction each.
                 for p in batch {
-                    do { p.done.resume(returning: try await dbPool.writeOffPool { db in try Self.write(p, db) }) } catch { p.done.resume(throwing: error) }
+                    do { p.done.resume(returning: try await dbPool.writeOffPool { db in try self.write(p, db) }) } catch { p.done.resume(throwing: error) }
                 }
             }
         }
     }
 
-    /// One report: stored once per (site, seq); the site's latest report updated; retention applied.
+    /// For a stored report: the time since the site's previous one, as the dashboard would have shown it: after an
+    /// online report online for `staleAfter`, then stale until `offlineAfter` (WGStatusThresholds), then offline. A
+    /// report received earlier than the last one credits nothing. Called in the write transaction (the writer runs
+    /// one at a time); the lock is held for a dictionary access only.
+    private func credit(_ sample: inout WGSiteHistory.Sample, _ p: Pending) {
+        lock.withLock {
+            if let prev = last[p.siteID] {
+                guard p.time >= prev.time else { return }
+                let dt = p.time - prev.time
+                let online = prev.status == .online ? min(dt, p.thresholds.staleAfter) : 0
+                sample.onlineSeconds = online
+                sample.staleSeconds = prev.status == .offline ? 0 : max(0, min(dt, p.thresholds.offlineAfter) - online)
+            }
+            last[p.siteID] = (p.time, sample.status)
+        }
+    }
+
+    /// One report: stored once per (site, seq); the site's latest report updated; retention applied; history bucketed.
     /// Cached statements: compiling these three (SQLite's parser plus GRDB's authorizer) was a quarter of the
     /// hub's CPU per report before.
-    static func write(_ p: Pending, _ db: Database) throws -> Bool {
+    func write(_ p: Pending, _ db: Database) throws -> Bool {
         try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO reports (site_id, seq, received_at, agent_time, body) VALUES (?, ?, ?, ?, ?)"
         ).execute(arguments: [p.siteID, p.report.seq, p.time, p.report.agentTime, p.body])
@@ -96,6 +119,10 @@ final class WGHealthBatcher: @unchecked Sendable {
         if let keep {
             try db.cachedStatement(sql: "DELETE FROM reports WHERE site_id = ? AND seq < ?").execute(arguments: [p.siteID, keep])
         }
+        // History: the report's minute and hour buckets (WGSiteHistory), in this transaction.
+        var sample = WGSiteHistory.Sample(p.report, thresholds: p.thresholds)
+        credit(&sample, p)
+        try WGSiteHistory.record(db, siteID: p.siteID, sample: sample, time: p.time)
         return true
     }
 }

@@ -240,7 +240,8 @@ public final class WGHubService: Sendable {
             throw WGHubError.invalid("peers[\(i)].public_key", "not a WireGuard public key")
         }
         let stored = try await store.recordHealth(
-            siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention)
+            siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention,
+            thresholds: config.thresholds)
         metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
         for r in (report.probeResults ?? []).prefix(4) {
             if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, siteID: site.id) }

@@ -179,6 +179,8 @@ public final class WGHubStore: Sendable {
         // v5: alerts. Incidents per site (start, open, clear, end), receivers (webhook, SMTP) with their secrets, and
         // the outbox: one row per (incident event × receiver), retried until acknowledged (WGAlertStore).
         m.registerMigration("v5") { db in try Self.migrateAlerts(db) }
+        // v6: per-site history in minute buckets (two days) and hour buckets (90 days): WGSiteHistory.
+        m.registerMigration("v6") { db in try WGSiteHistory.migrate(db) }
         return m
     }
 
@@ -508,10 +510,11 @@ public final class WGHubStore: Sendable {
     /// Stores a health report unless its sequence number is already there; keeps at most `retention`
     /// reports per site. Returns whether it was stored.
     public func recordHealth(
-        siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, now: Date = Date()
+        siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, now: Date = Date(),
+        thresholds: WGStatusThresholds = .init()
     ) async throws -> Bool {
         try await healthBatcher.record(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
-                                       retention: retention, time: now.timeIntervalSince1970)
+                                       retention: retention, time: now.timeIntervalSince1970, thresholds: thresholds)
     }
 
     public func reportCount(siteID: Int64) throws -> Int {
@@ -561,6 +564,7 @@ public final class WGHubStore: Sendable {
             let detail = verdict == "open" ? "forwarded" : verdict == "closed" && agentVerdict != "forwarded" ? agentVerdict : nil
             try db.execute(sql: "UPDATE sites SET probe_verdict = ?, probe_detail = ?, probe_at = ? WHERE id = ?",
                            arguments: [verdict, detail, t, siteID])
+            try WGSiteHistory.recordProbe(db, siteID: siteID, verdict: verdict, time: t)
             return verdict
         }
     }

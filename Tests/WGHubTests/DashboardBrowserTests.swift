@@ -25,14 +25,8 @@ final class DashboardBrowserTests: XCTestCase {
         let p = try await t.hub.probe(WGProbeRequest(port: 51820), site: okSite, from: nil)
         _ = try await t.hub.completeProbe(id: p.probeID, nonce: WGProbeDatagram.decode(t.prober.sent[0].payload)!.nonce, site: okSite)
 
-        let outDir = packageRoot.appendingPathComponent("lab-out")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let shot = outDir.appendingPathComponent("wghub-dashboard.png").path
-        try? FileManager.default.removeItem(atPath: shot)
-        let profile = try makeTempDir()
+        let (shot, common) = try browserSetup(chromium!, screenshot: "wghub-dashboard.png")
         try await withLiveHub(t) { url, _ in
-            let common = [chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-                          "--user-data-dir=\(profile)", "--no-first-run", "--hide-scrollbars"]
             let dom = try await blocking { try runCommand(common + ["--dump-dom", url + "/"], timeout: 90).out }
             // Page text in reading order.
             let text = dom.replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
@@ -51,4 +45,51 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(Array(png), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         print("dashboard screenshot: \(shot)")
     }
+
+    /// The site page (WGSitePage) with 30 days of history: availability with an outage, traffic, handshake age.
+    /// Screenshot: lab-out/wghub-site.png (a phone's width).
+    func testSitePageRendersInHeadlessChromium() async throws {
+        let chromium = which("chromium")
+        try requireEnvironment(chromium != nil, "needs Debian's chromium (scripts/install-deps.sh)")
+        let t = try TestHub { $0.openDashboard = true }
+        let id = try await t.hub.enroll(enrollBody(token: try t.token(), hostname: "berlin-office"), from: "203.0.113.20").siteID!
+        let now = Int64(Date().timeIntervalSince1970)
+        try await t.store.dbPool.write { db in
+            try db.execute(sql: "UPDATE sites SET enrolled_at = ? WHERE id = ?", arguments: [Double(now - 31 * 86400), id])
+        }
+        // Hourly reports for 30 days, every 10 minutes for the last 30 hours; down from 14 h to 10 h ago.
+        var times = Array(stride(from: now - 30 * 86400, to: now - 30 * 3600, by: 3600))
+        times += Array(stride(from: now - 30 * 3600, through: now, by: 600)).filter { $0 < now - 14 * 3600 || $0 > now - 10 * 3600 }
+        var rx: Int64 = 0
+        for (i, at) in times.enumerated() {
+            rx += 3_000_000 + Int64(i % 7) * 400_000
+            let r = WGHealthReport(seq: Int64(i + 1), agentTime: at, interface: "wg0",
+                                   peers: [WGHealthPeer(publicKey: newPublicKey(), endpoint: nil, latestHandshake: at - Int64(20 + i % 90),
+                                                        receiveBytes: rx, transmitBytes: rx / 5)])
+            _ = try await t.store.recordHealth(siteID: id, report: r, body: "{}", observedAddress: nil, retention: 100,
+                                               now: Date(timeIntervalSince1970: Double(at)))
+        }
+        let (shot, common) = try browserSetup(chromium!, screenshot: "wghub-site.png")
+        try await withLiveHub(t) { url, _ in
+            let dom = try await blocking { try runCommand(common + ["--dump-dom", url + "/sites/\(id)"], timeout: 90).out }
+            XCTAssertEqual(dom.components(separatedBy: "<svg").count - 1, 6, "six charts")
+            XCTAssertTrue(dom.contains("Availability, 30 days"))
+            _ = try await blocking { try runCommand(common + ["--window-size=412,2200", "--screenshot=\(shot)", url + "/sites/\(id)"], timeout: 90) }
+        }
+        let size = (try FileManager.default.attributesOfItem(atPath: shot)[.size] as? NSNumber)?.intValue ?? 0
+        XCTAssertGreaterThan(size, 10_000, "screenshot \(shot) written")
+        print("site page screenshot: \(shot)")
+    }
+}
+
+/// Where a screenshot goes (lab-out/NAME, removed first) and headless chromium's common arguments, with a
+/// profile folder of its own.
+func browserSetup(_ chromium: String, screenshot name: String) throws -> (shot: String, common: [String]) {
+    let outDir = packageRoot.appendingPathComponent("lab-out")
+    try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+    let shot = outDir.appendingPathComponent(name).path
+    try? FileManager.default.removeItem(atPath: shot)
+    let profile = try makeTempDir()
+    return (shot, [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
+                   "--user-data-dir=\(profile)", "--no-first-run", "--hide-scrollbars"])
 }
