@@ -158,6 +158,8 @@ tunnel_and_pings() {
   lab_check "hub: handshake with the site's key (latest-handshake $hs)" test "$hs" -gt 0
   lab_check "site -> hub: ping $HUB_TUN through the tunnel" qemu_vm_exec site ping -c 2 -W 3 "$HUB_TUN"
   lab_check "hub -> site: ping $SITE_ADDR through the tunnel" lab_ns_exec hub ping -c 3 -W 3 "$SITE_ADDR"
+  lab_check "site -> LAN host: ping $LANHOST" qemu_vm_exec site ping -c 2 -W 3 "$LANHOST"
+  lab_check "LAN host -> site: ping $SITE_LAN" lab_ns_exec lan ping -c 2 -W 3 "$SITE_LAN"
   lab_check "hub -> LAN host: ping $LANHOST through the tunnel and the site" lab_ns_exec hub ping -c 3 -W 3 "$LANHOST"
 }
 
