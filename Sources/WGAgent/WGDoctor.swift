@@ -25,12 +25,14 @@ public struct WGDoctor {
     }
 
     /// Every check, in the order a person would look.
-    /// `dump`: a reading the caller already has (the reporter sends it too), so `wg` runs once per report.
-    public func run(dump given: WGDumpReading? = nil) -> [WGFinding] {
+    /// `dump`, `ufw`: readings the caller already has (the reporter sends them too), so `wg` and ufw's `iptables`
+    /// run once per report.
+    public func run(dump given: WGDumpReading? = nil, ufw givenUfw: Result<WGUfwFacts, any Error>? = nil) -> [WGFinding] {
         let dump = given ?? readDump()
+        let ufw = givenUfw ?? Result { try WGUfwFacts.read(host) }
         let conf = readConfig()
         return [
-            forwarding(), firewallRouted(), natEgress(conf), service(), handshake(dump), endpointDNS(dump, conf: conf),
+            forwarding(), firewallRouted(ufw), natEgress(conf), service(), handshake(dump), endpointDNS(dump, conf: conf),
             returnRoute(conf), keyModes(), identity(),
         ]
     }

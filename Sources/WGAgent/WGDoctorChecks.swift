@@ -31,9 +31,9 @@ extension WGDoctor {
     }
 
     /// ufw's routed policy drops forwarded packets unless a `route allow` rule lets tunnel traffic out to the egress.
-    func firewallRouted() -> WGFinding {
+    func firewallRouted(_ reading: Result<WGUfwFacts, any Error>) -> WGFinding {
         let name = "firewall-routed"
-        guard let ufw = try? WGUfwFacts.read(host) else { return WGFinding(name, .unknown, "cannot read ufw's state") }
+        guard let ufw = try? reading.get() else { return WGFinding(name, .unknown, "cannot read ufw's state") }
         guard ufw.installed else { return WGFinding(name, .ok, "ufw is not installed: it filters nothing") }
         guard ufw.active else { return WGFinding(name, .ok, "ufw is inactive: it filters nothing") }
         let policy = ufw.routedPolicy

@@ -78,8 +78,10 @@ public final class WGEnroller {
 
         let iface = o.profile.interface
         let machine = WGMachineIdentity.read(host)
-        if let old = try WGEnrollmentStore.load(host), let was = old.machine, let why = machine.change(from: was) {
+        var saved = try WGEnrollmentStore.load(host)
+        if let old = saved, let was = old.machine, let why = machine.change(from: was) {
             try setAsideClone(old, reason: why)
+            saved = nil
         }
         let keys = try convergeKeys(o.profile)
         guard let key = try WGKeysResource.existingPrivateKey(host, interface: iface) else {
@@ -90,7 +92,6 @@ public final class WGEnroller {
         let listenPort = Self.value("listen_port", in: o.vars).flatMap { Int($0) }
             ?? o.profile.variable("listen_port")?.defaultValue.flatMap { Int($0) } ?? 51820
 
-        let saved = try WGEnrollmentStore.load(host)
         if let saved, !o.reenroll, saved.hubURL == client.baseURL,
            saved.publicKey == publicKey, saved.interface == iface {
             // Already enrolled here with this key: the hub keeps our address; the token may be used up by now.

@@ -18,7 +18,8 @@ public struct WGHealthCollector {
     public func collect(seq: Int64) -> (WGHealthReport, [WGFinding]) {
         let iface = doctor.interface
         let reading = doctor.readDump()
-        let findings = doctor.run(dump: reading)
+        let ufw = Result { try WGUfwFacts.read(host) }
+        let findings = doctor.run(dump: reading, ufw: ufw)
         var report = WGHealthReport(seq: seq, agentTime: Int64(doctor.now().timeIntervalSince1970), interface: iface)
         if case .success(let dump) = reading {
             report.listenPort = dump.listenPort.map(Int.init)
@@ -30,7 +31,7 @@ public struct WGHealthCollector {
         if let v = (try? host.readText("/proc/sys/net/ipv4/ip_forward"))?.wgTrimmed() {
             report.forwarding = v == "1"
         }
-        report.firewall = firewallState()
+        report.firewall = Self.firewallState(ufw)
         let service = doctor.facts.initSystem.wireguardService(iface)
         if let r = try? host.run(doctor.facts.initSystem.isActiveArgv(service)) {
             report.service = r.succeeded ? "active" : "inactive"
@@ -43,8 +44,8 @@ public struct WGHealthCollector {
     }
 
     /// "absent", "inactive", or "active, routed deny".
-    func firewallState() -> String {
-        guard let ufw = try? WGUfwFacts.read(host), ufw.installed else { return "absent" }
+    static func firewallState(_ reading: Result<WGUfwFacts, any Error>) -> String {
+        guard let ufw = try? reading.get(), ufw.installed else { return "absent" }
         guard ufw.active else { return "inactive" }
         return "active, routed " + ufw.routedPolicy
     }

@@ -125,17 +125,8 @@ public struct WGEnrollInstructions: Sendable {
         if agentPresent {
             return try WGCloudInit.userData(argv: enrollArgv(executable: Self.agentPath), hub: hubURL, about: about, files: files)
         }
-        let argv = try bootstrapArgv()
-        // A literal block scalar: every line of the script indented under `content: |`.
-        let script = try Self.bootstrapScript(files: files)
-            .split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.isEmpty ? "" : "      " + String($0) }
-            .joined(separator: "\n")
-        func oneLine(_ s: String) -> String { s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") }
-        return try WGTemplates.render(try files.template("cloud-init-bootstrap.mustache"), [
-            "hub": oneLine(hubURL), "about": oneLine(about),
-            "script": script.hasSuffix("\n") ? String(script.dropLast()) : script, "argv": WGCloudInit.runcmdItem(argv),
-        ])
+        return try WGCloudInit.bootstrapUserData(argv: try bootstrapArgv(), script: try Self.bootstrapScript(files: files),
+                                                 hub: hubURL, about: about, files: files)
     }
 }
 

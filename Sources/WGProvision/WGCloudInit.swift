@@ -16,9 +16,22 @@ public enum WGCloudInit {
     }
 
     public static func userData(argv: [String], hub: String, about: String, files: WGFileSource = WGFileSource()) throws -> String {
-        // Comment lines: no line breaks may slip in from a label.
-        func oneLine(_ s: String) -> String { s.replacing("\n", with: " ").replacing("\r", with: " ") }
-        return try WGTemplates.render(try files.template("cloud-init-user-data.mustache"),
-                                      ["hub": oneLine(hub), "about": oneLine(about), "argv": runcmdItem(argv)])
+        try WGTemplates.render(try files.template("cloud-init-user-data.mustache"),
+                               ["hub": oneLine(hub), "about": oneLine(about), "argv": runcmdItem(argv)])
     }
+
+    /// The stock-image form: `script` written by write_files (a literal block under `content: |`), run by one argv.
+    public static func bootstrapUserData(argv: [String], script: String, hub: String, about: String,
+                                         files: WGFileSource = WGFileSource()) throws -> String {
+        let block = script.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.isEmpty ? "" : "      " + String($0) }
+            .joined(separator: "\n")
+        return try WGTemplates.render(try files.template("cloud-init-bootstrap.mustache"), [
+            "hub": oneLine(hub), "about": oneLine(about),
+            "script": block.hasSuffix("\n") ? String(block.dropLast()) : block, "argv": runcmdItem(argv),
+        ])
+    }
+
+    /// Comment lines: no line breaks may slip in from a label.
+    static func oneLine(_ s: String) -> String { s.replacing("\n", with: " ").replacing("\r", with: " ") }
 }

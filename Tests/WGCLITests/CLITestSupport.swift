@@ -81,22 +81,13 @@ struct NoProbes: Error, CustomStringConvertible { var description: String { "no 
 /// A Debian 12 VM as the CLI tests need it: systemd, a LAN behind ens18, nothing installed, and a WireGuard
 /// interface whose `wg show wg0 dump` shows the hub as a peer with `handshake` (0: none yet).
 final class FakeSite {
-    let host = WGFakeHost()
+    let host: WGFakeHost
     private let lock = NSLock()
     private var hubKey: String?
     private var handshakeAt: Int64 = 0
 
     init(hostname: String = "site-a") {
-        host.addFile("/etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n")
-        host.addFile("/etc/hostname", hostname + "\n")
-        host.addFile("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
-        for dir in ["/var/lib", "/run/systemd/system", "/etc/sysctl.d"] { host.addDirectory(dir) }
-        host.addFile("/proc/sys/net/ipv4/ip_forward", "0\n")
-        host.respond(to: ["ip", "-4", "route", "show", "default"], with: WGCommandResult(stdout: "default via 198.51.100.1 dev ens18\n"))
-        host.respond(to: ["ip", "-4", "route", "show", "dev", "ens18"], with: WGCommandResult(stdout: "198.51.100.0/24 proto kernel scope link\n"))
-        host.respond(to: ["dpkg-query"], with: WGCommandResult(status: 1))
-        host.respond(to: ["systemctl", "is-enabled"], with: WGCommandResult(status: 1, stdout: "disabled\n"))
-        host.respond(to: ["systemctl", "is-active"], with: WGCommandResult(status: 3))
+        host = WGFakeMachine.debian(hostname: hostname)
         let me = WGKey.generatePrivate()
         host.respond(to: ["wg", "show", "wg0", "dump"]) { [self] _ in
             let (key, hs) = lock.withLock { (hubKey, handshakeAt) }

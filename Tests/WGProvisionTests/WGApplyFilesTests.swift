@@ -8,7 +8,7 @@ final class WGApplyFilesTests: XCTestCase {
     let fileResources: [WGResource] = [WGSysctlResource(), WGKeysResource(), WGInterfaceConfigResource()]
 
     func makeHost() -> WGFakeHost {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         // sysctl -w really changes the running value, as on a machine.
         host.respond(to: ["sysctl", "-w"]) { [unowned host] argv in
             if argv[2] == "net.ipv4.ip_forward=1" { host.addFile("/proc/sys/net/ipv4/ip_forward", "1\n") }

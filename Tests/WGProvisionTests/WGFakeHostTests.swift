@@ -34,7 +34,7 @@ final class WGFakeHostTests: XCTestCase {
 /// Kernel WireGuard first: wireguard-go only where the running kernel has no module.
 final class WGKernelWireGuardTests: XCTestCase {
     func testAModuleFileForTheRunningKernelMeansNoWireguardGo() throws {
-        let vm = WGFakeMachines.debian()
+        let vm = WGFakeMachine.debian()
         vm.addFile("/proc/sys/kernel/osrelease", "6.1.0-28-amd64\n")
         vm.addFile("/lib/modules/6.1.0-28-amd64/kernel/drivers/net/wireguard/wireguard.ko", "")
         let ctx = try WGFakeMachines.context(vm)
@@ -43,7 +43,7 @@ final class WGKernelWireGuardTests: XCTestCase {
         XCTAssertTrue(install.contains("wireguard-tools"), "\(install)")
         XCTAssertFalse(install.contains("wireguard-go"), "the kernel's WireGuard is used: \(install)")
 
-        let container = WGFakeMachines.debian()
+        let container = WGFakeMachine.debian()
         container.addFile("/proc/sys/kernel/osrelease", "6.1.0-28-amd64\n")   // the host's kernel, no modules inside
         let c2 = try WGFakeMachines.context(container)
         XCTAssertFalse(c2.facts.kernelWireGuard)

@@ -7,14 +7,6 @@ import WGProvisionTesting
 enum WGFakeMachines {
     static let hubKey = "fNUy3EpaYPKa6R5Cs7aF1xdcrTC44IKCfuOVt+QcPnM="
 
-    /// Debian 12 with systemd, nothing installed (WGProvisionTesting's machine).
-    static func debian(version: String = "12", codename: String = "bookworm") -> WGFakeHost {
-        WGFakeMachine.debian(version: version, codename: codename)
-    }
-
-    /// Alpine 3.20 with OpenRC, nothing installed.
-    static func alpine() -> WGFakeHost { WGFakeMachine.alpine() }
-
     static func context(_ host: WGFakeHost, profile: String = "site-gateway", vars: [String] = [], varsFiles: [(String, String)] = []) throws -> WGContext {
         let source = WGFileSource()
         let p = try source.loadProfile(profile)

@@ -1,11 +1,12 @@
 import XCTest
 import WGModel
 @testable import WGProvision
+import WGProvisionTesting
 
 /// Exact argv of a fresh plan, per platform: the commands a real VM would run, in order.
 final class WGPlanArgvTests: XCTestCase {
     func testDebianSystemdSiteGatewayPlan() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         let report = WGFakeMachines.plan(try WGFakeMachines.context(host))
         XCTAssertEqual(report.failed, 0, "\(report.resources.compactMap(\.error))")
         XCTAssertEqual(report.allArgv, [
@@ -31,7 +32,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testAlpineOpenRCSiteGatewayPlan() throws {
-        let host = WGFakeMachines.alpine()
+        let host = WGFakeMachine.alpine()
         let report = WGFakeMachines.plan(try WGFakeMachines.context(host))
         XCTAssertEqual(report.failed, 0, "\(report.resources.compactMap(\.error))")
         XCTAssertEqual(report.allArgv, [
@@ -62,7 +63,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testSSHIsAllowedBeforeTheFirewallIsEnabled() throws {
-        for host in [WGFakeMachines.debian(), WGFakeMachines.alpine()] {
+        for host in [WGFakeMachine.debian(), WGFakeMachine.alpine()] {
             host.addFile("/etc/ssh/sshd_config", "# moved\nPort 2222\n")
             let argv = WGFakeMachines.plan(try WGFakeMachines.context(host)).allArgv
             let ssh = try XCTUnwrap(argv.firstIndex(of: ["ufw", "allow", "2222/tcp"]), "the sshd port from sshd_config is allowed")
@@ -75,7 +76,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testDebianBusterUsesBackports() throws {
-        let host = WGFakeMachines.debian(version: "10", codename: "buster")
+        let host = WGFakeMachine.debian(version: "10", codename: "buster")
         let report = WGFakeMachines.plan(try WGFakeMachines.context(host))
         let packages = try XCTUnwrap(report.resource("packages"))
         XCTAssertEqual(packages.changes.first?.path, "/etc/apt/sources.list.d/buster-backports.list")
@@ -85,7 +86,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testKernelWireGuardSkipsWireguardGo() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         host.addDirectory("/sys/module/wireguard")
         let install = try XCTUnwrap(WGFakeMachines.plan(try WGFakeMachines.context(host)).allArgv.first)
         XCTAssertFalse(install.contains("wireguard-go"))
@@ -93,7 +94,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testQEMUGetsTheGuestAgent() throws {
-        let host = WGFakeMachines.alpine()
+        let host = WGFakeMachine.alpine()
         host.addFile("/sys/class/dmi/id/sys_vendor", "QEMU\n")
         let report = WGFakeMachines.plan(try WGFakeMachines.context(host))
         let guest = try XCTUnwrap(report.resource("guest-agent"))
@@ -102,7 +103,7 @@ final class WGPlanArgvTests: XCTestCase {
             ["apk", "add", "--no-progress", "qemu-guest-agent"],
             ["rc-update", "add", "qemu-guest-agent", "default"],
         ])
-        let debian = WGFakeMachines.debian()
+        let debian = WGFakeMachine.debian()
         debian.addFile("/sys/class/dmi/id/product_name", "Standard PC (Q35 + ICH9, 2009)\n")
         debian.addFile("/sys/class/dmi/id/sys_vendor", "QEMU\n")
         let d = WGFakeMachines.plan(try WGFakeMachines.context(debian)).resource("guest-agent")
@@ -110,7 +111,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testRouteModeAllowsLANIntoTheTunnelAndHasNoNAT() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         let ctx = try WGFakeMachines.context(host, vars: ["lan_access=route"])
         let report = WGFakeMachines.plan(ctx)
         XCTAssertTrue(report.allArgv.contains(["ufw", "route", "allow", "in", "on", "ens18", "out", "on", "wg0"]))
@@ -119,7 +120,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testRoadwarriorIsAFullTunnelWithoutForwarding() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         let ctx = try WGFakeMachines.context(host, profile: "roadwarrior")
         let report = WGFakeMachines.plan(ctx)
         XCTAssertEqual(report.resource("sysctl")?.status, .ok)
@@ -130,7 +131,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testHubTakesPeersFromAVarsFileAndNATsOutOfTheEgress() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         let peerKey = WGKey.generatePrivate().publicKey.base64
         let vars = """
             address: 192.0.2.1/24
@@ -150,7 +151,7 @@ final class WGPlanArgvTests: XCTestCase {
 
     func testHubOpensWghubsAPIPortAfterSSH() throws {
         func ufwAllows(_ report: WGRunReport) -> [[String]] { report.allArgv.filter { $0.starts(with: ["ufw", "allow"]) } }
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         let byDefault = WGFakeMachines.plan(try WGFakeMachines.context(host, profile: "hub", vars: ["address=192.0.2.1/24"]))
         XCTAssertEqual(ufwAllows(byDefault), [["ufw", "allow", "22/tcp"], ["ufw", "allow", "8443/tcp"], ["ufw", "allow", "51820/udp"]])
         let moved = WGFakeMachines.plan(try WGFakeMachines.context(host, profile: "hub", vars: ["address=192.0.2.1/24", "api_port=9443"]))
@@ -161,7 +162,7 @@ final class WGPlanArgvTests: XCTestCase {
     }
 
     func testReportIntervalAndInboundExpectations() throws {
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         XCTAssertEqual(try WGFakeMachines.context(host).spec.reportInterval, 60)
         XCTAssertEqual(try WGFakeMachines.context(host, vars: ["report_interval=2"]).spec.reportInterval, 2)
         XCTAssertThrowsError(try WGFakeMachines.context(host, vars: ["report_interval=0"])) { error in
@@ -176,7 +177,7 @@ final class WGPlanArgvTests: XCTestCase {
     func testARunningTunnelIsStoppedBeforeItsConfigChanges() throws {
         // wg-quick down runs the PostDown of the file as it is then: stopping after the write would leave the
         // old MASQUERADE rule behind when masquerade turns into route. So: stop with the old file, write, start.
-        let host = WGFakeMachines.debian()
+        let host = WGFakeMachine.debian()
         host.addDirectory("/etc/wireguard", permissions: 0o700)
         host.addFile("/etc/wireguard/wg0.key", WGKey.generatePrivate().base64 + "\n", permissions: 0o600)
         host.addFile("/etc/wireguard/wg0.conf", "[Interface]\nPostUp = iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o ens18 -j MASQUERADE\n", permissions: 0o600)
