@@ -186,8 +186,18 @@ public func runServer(
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
     let app = try buildApplication(hub: hub, tls: tls, onRunning: onRunning)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: app), .init(service: WGStoreWatcher(hub: hub)),
+        .init(service: WGHistoryPruneService(store: hub.store, logger: hub.logger)),
+    ]
+    if hub.config.alerts.enabled {
+        services.append(.init(service: WGAlertService(evaluator: hub.alerts)))
+    } else {
+        hub.logger.notice("alerting is off (--no-alerts): no incident is evaluated, no notification sent")
+    }
+    if !hub.config.history { hub.logger.notice("history is off (--no-history): health reports write no site_history rows") }
     var config = ServiceGroupConfiguration(
-        services: [.init(service: app), .init(service: WGStoreWatcher(hub: hub)), .init(service: WGAlertService(evaluator: hub.alerts))],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint], logger: hub.logger)
     config.maximumGracefulShutdownDuration = gracefulShutdown
     config.maximumCancellationDuration = .seconds(2)

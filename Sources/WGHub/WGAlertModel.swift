@@ -19,6 +19,8 @@ public struct WGAlertSettings: Sendable, Equatable {
     /// Per delivery: TCP connect, and the whole exchange (TLS, request or SMTP dialogue, answer).
     public var connectTimeout: TimeInterval = 10
     public var totalTimeout: TimeInterval = 30
+    /// False (--no-alerts): the hub evaluates no incident and sends nothing; `wghub alert test` still sends.
+    public var enabled = true
 
     public init() {}
 

@@ -212,6 +212,27 @@ extension WGHubStore {
         }
     }
 
+    /// With the site's deletion (incidents have no foreign key): its resolved incidents and pending ones (nothing was
+    /// sent). Open ones stay: the evaluator resolves them (the site's problems are gone) and their receivers get the
+    /// resolved message; the periodic prune then drops them (pruneOrphanIncidents).
+    static func dropIncidents(_ db: Database, siteID: Int64) throws {
+        try db.execute(sql: "DELETE FROM incidents WHERE site_id = ? AND (resolved_at IS NOT NULL OR opened_at IS NULL)",
+                       arguments: [siteID])
+    }
+
+    /// Resolved or pending incidents of sites that no longer exist, at most `limit` in one transaction; returns how many.
+    func pruneOrphanIncidents(limit: Int = 1000) async throws -> Int {
+        try await dbPool.writeOffPool { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM incidents WHERE id IN (
+                        SELECT id FROM incidents WHERE (resolved_at IS NOT NULL OR opened_at IS NULL)
+                        AND site_id NOT IN (SELECT id FROM sites) LIMIT ?)
+                    """, arguments: [limit])
+            return db.changesCount
+        }
+    }
+
     /// Incidents, newest first (`all`: resolved ones too, at most `limit`).
     public func incidents(all: Bool = false, limit: Int = 200) async throws -> [WGIncident] {
         try await dbPool.readOffPool { db in

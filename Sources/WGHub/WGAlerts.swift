@@ -136,6 +136,7 @@ public final class WGAlertEvaluator: Sendable {
     /// Evaluate, and deliver, every `interval` until cancelled: two loops, so a slow receiver (connect and
     /// deadline timeouts) never holds up the evaluation.
     public func run() async {
+        guard settings.enabled else { return }  // --no-alerts
         let pause = Duration.milliseconds(Int(settings.interval * 1000))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -15,6 +15,8 @@ final class WGHealthBatcher: @unchecked Sendable {
         var retention: Int
         var time: Double
         var thresholds: WGStatusThresholds = .init()
+        /// False with --no-history: no site_history rows.
+        var history = true
         var done: CheckedContinuation<Bool, Error>
     }
 
@@ -36,11 +38,11 @@ final class WGHealthBatcher: @unchecked Sendable {
     init(dbPool: DatabasePool) { self.dbPool = dbPool }
 
     func record(siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, time: Double,
-                thresholds: WGStatusThresholds = .init()) async throws -> Bool {
+                thresholds: WGStatusThresholds = .init(), history: Bool = true) async throws -> Bool {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, Error>) in
             let start: Bool = lock.withLock {
                 queue.append(Pending(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
-                                     retention: retention, time: time, thresholds: thresholds, done: done))
+                                     retention: retention, time: time, thresholds: thresholds, history: history, done: done))
                 if draining { return false }
                 draining = true
                 return true
@@ -120,6 +122,7 @@ final class WGHealthBatcher: @unchecked Sendable {
             try db.cachedStatement(sql: "DELETE FROM reports WHERE site_id = ? AND seq < ?").execute(arguments: [p.siteID, keep])
         }
         // History: the report's minute and hour buckets (WGSiteHistory), in this transaction.
+        guard p.history else { return true }
         var sample = WGSiteHistory.Sample(p.report, thresholds: p.thresholds)
         credit(&sample, p)
         try WGSiteHistory.record(db, siteID: p.siteID, sample: sample, time: p.time)

@@ -71,8 +71,11 @@ public struct WGHubConfiguration: Sendable {
     /// The widest LAN prefix a site may have routed (shortest prefix length), IPv4 and IPv6.
     public var shortestLANPrefix4: Int = 16
     public var shortestLANPrefix6: Int = 48
-    /// Incidents and their notifications (grace, hold-down, retries, timeouts).
+    /// Incidents and their notifications (grace, hold-down, retries, timeouts; `enabled` false: --no-alerts).
     public var alerts = WGAlertSettings()
+    /// Per-site history from health reports and probes (WGSiteHistory); false (--no-history): no rows written, the
+    /// rows kept still pruned by age.
+    public var history = true
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,

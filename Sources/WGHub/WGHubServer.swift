@@ -44,6 +44,9 @@ public struct WGServeOptions: Sendable {
     public var alertHoldDown = "2m"
     public var alertOnStale = false
     public var alertInterval = "5s"
+    /// No incident evaluation or notification (--no-alerts), no history written (--no-history).
+    public var noAlerts = false
+    public var noHistory = false
 
     public init(endpoint: String, pool: String) {
         self.endpoint = endpoint
@@ -102,6 +105,8 @@ public struct WGHubServer: Sendable {
         settings.alerts.holdDown = o.alertHoldDown == "0" ? 0 : try seconds("alert-hold-down", o.alertHoldDown)
         settings.alerts.interval = try seconds("alert-interval", o.alertInterval)
         settings.alerts.onStale = o.alertOnStale
+        settings.alerts.enabled = !o.noAlerts
+        settings.history = !o.noHistory
         settings.shortestLANPrefix4 = o.shortestLANPrefix4
         settings.shortestLANPrefix6 = o.shortestLANPrefix6
         return (settings, try seconds("shutdown-timeout", o.shutdownTimeout))
@@ -163,6 +168,7 @@ public struct WGHubServer: Sendable {
         if let pin = tls?.pin { lines.append("pin \(pin)") }
         lines.append(hub.agent.info.map { "agent \($0.summary)" } ?? "agent: none served (--agent-binary FILE)")
         lines.append("interface \(hub.sync.control.interfaceName), pool \(config.pool), hub public key \(hub.hubPublicKey)")
+        lines.append("history \(config.history ? "on" : "off (--no-history)"), alerts \(config.alerts.enabled ? "on" : "off (--no-alerts)")")
         lines.append("limits: \(config.connections.maxConnections) connections (\(config.connections.maxConnectionsPerAddress) per IP), "
             + "timeouts handshake \(WGDurations.describe(config.connections.handshakeTimeout)) header \(WGDurations.describe(config.connections.headerTimeout)) "
             + "body \(WGDurations.describe(config.connections.bodyTimeout)) idle \(WGDurations.describe(config.connections.idleTimeout))")

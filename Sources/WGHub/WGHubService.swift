@@ -241,7 +241,7 @@ public final class WGHubService: Sendable {
         }
         let stored = try await store.recordHealth(
             siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention,
-            thresholds: config.thresholds)
+            thresholds: config.thresholds, history: config.history)
         metrics.count(stored ? "wghub_health_reports_total" : "wghub_health_duplicates_total")
         for r in (report.probeResults ?? []).prefix(4) {
             if let id = r.probeID { _ = try? await completeProbe(id: id, nonce: r.nonce, agentVerdict: r.verdict, siteID: site.id) }
@@ -281,7 +281,8 @@ public final class WGHubService: Sendable {
         if let agentVerdict, !WGProbeResult.agentVerdicts.contains(agentVerdict) {
             throw WGHubError(400, "invalid_verdict", "field \"verdict\": \"\(agentVerdict.prefix(60))\" is not one of: \(WGProbeResult.agentVerdicts.joined(separator: "; "))")
         }
-        let verdict = try await store.completeProbe(siteID: siteID, probeID: id, seenNonce: nonce, agentVerdict: agentVerdict)
+        let verdict = try await store.completeProbe(siteID: siteID, probeID: id, seenNonce: nonce, agentVerdict: agentVerdict,
+                                                 history: config.history)
         metrics.count("wghub_probe_results_total")
         return WGProbeVerdict(probeID: id, verdict: verdict)
     }
@@ -381,8 +382,9 @@ public final class WGHubService: Sendable {
         let sites = try await store.allSites()
         let peers = await peers()
         let policy = await policy()
+        let claims = WGLANPolicy.claims(sites)  // parsed once, not once per site
         return sites.map { s in
-            view(s, peer: peers[s.publicKey], lan: policy.decide(s, others: sites.filter { $0.id != s.id }), now: now)
+            view(s, peer: peers[s.publicKey], lan: policy.decide(s, claims: claims), now: now)
         }.sorted(by: WGSiteView.worstFirst)
     }
 

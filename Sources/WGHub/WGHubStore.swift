@@ -489,7 +489,8 @@ public final class WGHubStore: Sendable {
         }
     }
 
-    /// Deletes the site (its reports and probes go with it) after `apply` succeeded; nil when unknown.
+    /// Deletes the site (its reports, probes and history go with it: foreign keys, ON DELETE CASCADE; incidents as
+    /// `dropIncidents` says) after `apply` succeeded; nil when unknown.
     /// `apply` gets the site and the others (what was routed for it depends on them).
     public func deleteSite(id: Int64, apply: @escaping @Sendable (WGSite, [WGSite]) throws -> Void = { _, _ in }) async throws -> WGSite? {
         let credentials = self.credentials
@@ -501,6 +502,7 @@ public final class WGHubStore: Sendable {
             }
             let others = try Row.fetchAll(db, sql: "SELECT * FROM sites WHERE id != ?", arguments: [id]).map(Self.site)
             try db.execute(sql: "DELETE FROM sites WHERE id = ?", arguments: [id])
+            try Self.dropIncidents(db, siteID: id)
             try Self.bumpGeneration(db)
             try apply(site, others)
             return site
@@ -511,10 +513,10 @@ public final class WGHubStore: Sendable {
     /// reports per site. Returns whether it was stored.
     public func recordHealth(
         siteID: Int64, report: WGHealthReport, body: String, observedAddress: String?, retention: Int, now: Date = Date(),
-        thresholds: WGStatusThresholds = .init()
+        thresholds: WGStatusThresholds = .init(), history: Bool = true
     ) async throws -> Bool {
         try await healthBatcher.record(siteID: siteID, report: report, body: body, observedAddress: observedAddress,
-                                       retention: retention, time: now.timeIntervalSince1970, thresholds: thresholds)
+                                       retention: retention, time: now.timeIntervalSince1970, thresholds: thresholds, history: history)
     }
 
     public func reportCount(siteID: Int64) throws -> Int {
@@ -543,7 +545,7 @@ public final class WGHubStore: Sendable {
 
     /// Records what the agent saw for its probe and stores the verdict on the site. A probe is answered once.
     public func completeProbe(siteID: Int64, probeID: String, seenNonce: String?, agentVerdict: String? = nil,
-                              now: Date = Date()) async throws -> String {
+                              now: Date = Date(), history: Bool = true) async throws -> String {
         try await dbPool.writeOffPool { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM probes WHERE id = ? AND site_id = ?", arguments: [probeID, siteID]) else {
                 throw WGHubError(404, "probe_unknown", "no probe \(probeID) for this site: start one with POST /v1/probe")
@@ -564,7 +566,7 @@ public final class WGHubStore: Sendable {
             let detail = verdict == "open" ? "forwarded" : verdict == "closed" && agentVerdict != "forwarded" ? agentVerdict : nil
             try db.execute(sql: "UPDATE sites SET probe_verdict = ?, probe_detail = ?, probe_at = ? WHERE id = ?",
                            arguments: [verdict, detail, t, siteID])
-            try WGSiteHistory.recordProbe(db, siteID: siteID, verdict: verdict, time: t)
+            if history { try WGSiteHistory.recordProbe(db, siteID: siteID, verdict: verdict, time: t) }
             return verdict
         }
     }

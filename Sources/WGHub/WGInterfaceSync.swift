@@ -51,8 +51,9 @@ public struct WGInterfaceSync: Sendable {
         var live: [String: Set<String>] = [:]
         for p in dump.peers { live[p.publicKey.base64] = Set(p.allowedIPs.map { $0.network.description }) }
         var wantedRoutes = Set<String>()
+        let claims = WGLANPolicy.claims(sites)  // parsed once, not once per site
         for site in sites {
-            let routed = policy.routed(site, others: sites.filter { $0.id != site.id })
+            let routed = policy.routed(site, claims: claims)
             let want = allowedIPs(for: site, routed: routed)
             let wantSet = Set(want.compactMap { try? WGCIDR($0).network.description })
             if let have = live[site.publicKey] {

@@ -4,7 +4,8 @@ import WGModel
 
 /// Per-site history, bounded and downsampled: one row per (site, resolution, bucket) in `site_history`, minute
 /// buckets kept two days and hour buckets kept 90 days. Written from health ingestion, in the batch's transaction:
-/// two UPSERTs per stored report (minute and hour), no read; pruned once per new minute bucket of a site.
+/// two UPSERTs per stored report (minute and hour), no read; pruned once per new minute bucket of a site, and for
+/// every site (silent ones too) by the periodic prune (WGHistoryPrune).
 ///
 /// Each row: the reports received in it; their status samples (online / stale / offline, from the handshake age the
 /// report carries); the minutes with a report and with an online sample; the seconds online and stale (availability:
@@ -98,12 +99,17 @@ enum WGSiteHistory {
         let newMinute = reports == 1
         let newOnlineMinute = s.status == .online && online == 1
         _ = try Row.fetchOne(stmt, arguments: args(hour, minutes: newMinute ? 1 : 0, onlineMinutes: newOnlineMinute ? 1 : 0))
-        if newMinute {
-            try db.cachedStatement(sql: "DELETE FROM site_history WHERE site_id = ? AND res = ? AND bucket < ?")
-                .execute(arguments: [siteID, minute, t - keepMinutes])
-            try db.cachedStatement(sql: "DELETE FROM site_history WHERE site_id = ? AND res = ? AND bucket < ?")
-                .execute(arguments: [siteID, hour, t - keepHours])
-        }
+        if newMinute { _ = try prune(db, siteID: siteID, now: t) }
+    }
+
+    /// Drops the site's rows older than the retention (two primary-key range deletes); returns the rows deleted.
+    static func prune(_ db: Database, siteID: Int64, now t: Int64) throws -> Int {
+        let stmt = try db.cachedStatement(sql: "DELETE FROM site_history WHERE site_id = ? AND res = ? AND bucket < ?")
+        try stmt.execute(arguments: [siteID, minute, t - keepMinutes])
+        var deleted = db.changesCount
+        try stmt.execute(arguments: [siteID, hour, t - keepHours])
+        deleted += db.changesCount
+        return deleted
     }
 
     /// The port-forward verdict, in the current minute and hour rows (made if absent).

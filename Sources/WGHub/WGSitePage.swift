@@ -16,10 +16,12 @@ enum WGSitePage {
             ranges.append(WGHistoryRange(label: r.label, from: from, to: to, step: r.step, points: pts))
         }
         let incidents = (try? await hub.store.incidents(siteID: id)) ?? []
-        return page(v, ranges: ranges, incidents: incidents, now: now)
+        return page(v, ranges: ranges, incidents: incidents, now: now, history: hub.config.history, alerts: hub.config.alerts.enabled)
     }
 
-    static func page(_ v: WGSiteView, ranges: [WGHistoryRange], incidents: [WGIncident], now: Date) -> String {
+    /// `history` / `alerts` false: the hub runs with --no-history / --no-alerts, said where the charts and incidents are.
+    static func page(_ v: WGSiteView, ranges: [WGHistoryRange], incidents: [WGIncident], now: Date,
+                     history: Bool = true, alerts: Bool = true) -> String {
         let esc = WGDashboard.esc
         var h = """
             <!doctype html>
@@ -46,7 +48,12 @@ enum WGSitePage {
 
             """
         let enrolled = Int64(v.enrolledAt.timeIntervalSince1970)
-        h += "<h2>Availability</h2>\n<p class=\"sum\">"
+        h += "<h2>Availability</h2>\n"
+        if !history {
+            h += "<p class=\"bad\">History is off: this hub runs with <code>--no-history</code> and records no new history; "
+                + "the charts show only what was kept from before.</p>\n"
+        }
+        h += "<p class=\"sum\">"
         h += ranges.map { "\(esc($0.label)): \(availability($0, enrolled: enrolled).map { String(format: "%.1f %%", $0) } ?? "no data")" }
             .joined(separator: " · ")
         h += " <small>(online as the dashboard would have shown it, between reports; no reports: down)</small></p>\n<div class=\"charts\">\n"
@@ -71,6 +78,10 @@ enum WGSitePage {
                             yMax: nil, yLabel: { WGSVGChart.short($0) + " s" }).render()
         }
         h += "</div>\n<h2>Incidents</h2>\n"
+        if !alerts {
+            h += "<p class=\"bad\">Alerting is off: this hub runs with <code>--no-alerts</code>, so no incident opens or resolves "
+                + "and nothing is notified.</p>\n"
+        }
         if incidents.isEmpty {
             h += "<p>None recorded.</p>\n"
         } else {

@@ -83,6 +83,10 @@ struct ServeCommand: WGHubRunnable {
     var alertOnStale = false
     @Option(help: "How often incidents are evaluated and the alert outbox is sent.")
     var alertInterval: String = "5s"
+    @Flag(help: "Evaluate no incidents and send no notifications (receivers and `wghub alert test` still work).")
+    var noAlerts = false
+    @Flag(help: "Write no per-site history (the site page's charts); rows already kept are still pruned by age.")
+    var noHistory = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -123,6 +127,8 @@ struct ServeCommand: WGHubRunnable {
         o.alertHoldDown = alertHoldDown
         o.alertOnStale = alertOnStale
         o.alertInterval = alertInterval
+        o.noAlerts = noAlerts
+        o.noHistory = noHistory
         return o
     }
 

@@ -39,10 +39,11 @@ struct SiteListCommand: WGHubRunnable {
         let sites = try await store.allSites()
         let policy = try SiteCommand.policy(store: store)
         if sites.isEmpty { ctx.output.line("no sites enrolled"); return }
+        let claims = WGLANPolicy.claims(sites)
         for s in sites {
             ctx.output.line("\(s.id)\t\(s.hostname)\t\(s.address)")
             // The hub's own networks are checked by `serve`; here: grants, width, pool and other sites.
-            for l in policy.decide(s, others: sites.filter { $0.id != s.id }) {
+            for l in policy.decide(s, claims: claims) {
                 ctx.output.line("\tLAN \(l.prefix)\t\(l.state.rawValue)\(l.reason.map { "\t\($0)" } ?? "")")
             }
         }

@@ -48,7 +48,16 @@ public struct WGCIDR: Hashable, Sendable, Codable, CustomStringConvertible {
     /// True when `a` is of the same family and inside this block.
     public func contains(_ a: WGIPAddress) -> Bool {
         guard a.isIPv6 == isIPv6 else { return false }
-        return Self.mask(a.bytes, prefixLength) == Self.mask(address.bytes, prefixLength)
+        // The first prefixLength bits compared in place, no masked copies: the dashboard asks this per pair of LANs.
+        let x = a.bytes, y = address.bytes
+        var bits = prefixLength, i = 0
+        while bits > 0, i < x.count, i < y.count {
+            let m = UInt8(truncatingIfNeeded: 0xFF << (8 - min(8, bits)))
+            if x[i] & m != y[i] & m { return false }
+            bits -= 8
+            i += 1
+        }
+        return true
     }
 
     /// True when every address of `other` lies inside this block.

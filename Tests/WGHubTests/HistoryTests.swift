@@ -103,6 +103,128 @@ final class HistoryTests: XCTestCase {
         await AssertEqual(try await t.store.historyRowCount(siteID: id, res: 3600), 0)
     }
 
+    /// Silent sites and a site gone without its rows: the periodic prune reaches them, the write path does not.
+    func testPeriodicPruneReachesSilentSitesAndRowsOfASiteThatIsGone() async throws {
+        let t = try TestHub()
+        let token = try t.token(uses: 3)
+        var ids: [Int64] = []
+        for name in ["silent-a", "silent-b", "live"] {
+            ids.append(try await t.hub.enroll(enrollBody(token: token, hostname: name), from: nil).siteID!)
+        }
+        let base: Int64 = 1_800_000_000
+        for id in ids {
+            _ = try await record(t, id, report(1, at: base, age: 1))
+            _ = try await record(t, id, report(2, at: base + 3600, age: 1))
+        }
+        // Rows of a site that does not exist (written with foreign keys off, as a hand-edited store could be).
+        let gone: Int64 = 999
+        try await t.store.dbPool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(sql: "INSERT INTO site_history (site_id, res, bucket, reports) VALUES (?, 60, ?, 1), (?, 3600, ?, 1)",
+                           arguments: [gone, base, gone, base])
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        // Only the live site reports three days on: the write path prunes its rows, nobody else's.
+        let later = base + 3 * 86400
+        _ = try await record(t, ids[2], report(3, at: later, age: 1))
+        await AssertEqual(try await t.store.historyRowCount(siteID: ids[0], res: 60), 2, "kept past the retention until the prune")
+
+        let n = try await t.store.pruneHistory(now: Date(timeIntervalSince1970: Double(later)), sitesPerStep: 1)
+        XCTAssertEqual(n.history, 2 + 2 + 2, "the silent sites' minute rows and both rows of the site that is gone")
+        for id in ids.prefix(2) {
+            await AssertEqual(try await t.store.historyRowCount(siteID: id, res: 60), 0, "minute rows older than two days")
+            await AssertEqual(try await t.store.historyRowCount(siteID: id, res: 3600), 2, "hour rows are kept 90 days")
+        }
+        await AssertEqual(try await t.store.historyRowCount(siteID: gone, res: 60), 0)
+        await AssertEqual(try await t.store.historyRowCount(siteID: gone, res: 3600), 0)
+        await AssertEqual(try await t.store.historyRowCount(siteID: ids[2], res: 60), 1)
+        await AssertEqual(try await t.store.historyRowCount(siteID: ids[2], res: 3600), 3)
+
+        let again = try await t.store.pruneHistory(now: Date(timeIntervalSince1970: Double(base + 92 * 86400)))
+        XCTAssertEqual(again.history, 2 + 2 + 2 + 1, "90 days on: every hour row but the live site's last, and its minute row")
+        await AssertEqual(try await t.store.historyRowCount(siteID: ids[0], res: 3600), 0)
+        await AssertEqual(try await t.store.historyRowCount(siteID: ids[2], res: 3600), 1)
+    }
+
+    /// Incidents have no foreign key: deleting a site drops those nothing waits for; an open one is resolved (and
+    /// notified) by the evaluator first, then the periodic prune drops it.
+    func testDeletingASiteDropsTheIncidentsNothingWaitsFor() async throws {
+        let t = try TestHub { $0.alerts.grace = 0; $0.alerts.holdDown = 0 }
+        let token = try t.token(uses: 2)
+        let a = try await t.hub.enroll(enrollBody(token: token, hostname: "a"), from: nil).siteID!
+        let b = try await t.hub.enroll(enrollBody(token: token, hostname: "b"), from: nil).siteID!
+        let now = Date().timeIntervalSince1970
+        let rows: [(Int64, String, Double?, Double?)] = [
+            (a, "offline", nil, nil), (a, "port_forward", now - 100, nil), (a, "check:x", now - 500, now - 400), (b, "offline", now - 100, nil),
+        ]
+        try await t.store.dbPool.write { db in
+            for (site, kind, opened, resolved) in rows {
+                try db.execute(
+                    sql: "INSERT INTO incidents (site_id, hostname, kind, detail, started_at, opened_at, resolved_at) VALUES (?, 'x', ?, 'd', ?, ?, ?)",
+                    arguments: [site, kind, now - 600, opened, resolved])
+            }
+        }
+        _ = try await t.hub.deleteSite(id: a)
+        let kept = try await t.store.incidents(all: true).map { "\($0.siteID) \($0.kind)" }
+        XCTAssertEqual(kept.sorted(), ["\(a) port_forward", "\(b) offline"].sorted(),
+                       "the pending and the resolved incident of the deleted site are gone, the open one stays")
+        let pruned = try await t.store.pruneHistory()
+        XCTAssertEqual(pruned.incidents, 0, "an open incident waits for its resolution")
+        try await t.hub.alerts.evaluate()
+        let resolved = try await t.store.incidents(all: true).filter { $0.siteID == a }
+        XCTAssertEqual(resolved.count, 1)
+        XCTAssertNotNil(resolved.first?.resolvedAt, "the evaluator resolved it: its site's problems are gone")
+        let second = try await t.store.pruneHistory()
+        XCTAssertEqual(second.incidents, 1)
+        await AssertEqual(try await t.store.incidents(all: true).map(\.siteID), [b])
+    }
+
+    /// --no-history writes no rows (the report is still stored) and the site page says so; --no-alerts: the
+    /// evaluator returns at once, the page says so too.
+    func testNoHistoryAndNoAlerts() async throws {
+        var o = WGServeOptions(endpoint: "203.0.113.1:51820", pool: testPool)
+        o.noHistory = true
+        o.noAlerts = true
+        let (config, _) = try WGHubServer.configuration(o, logger: quietLogger())
+        XCTAssertFalse(config.history)
+        XCTAssertFalse(config.alerts.enabled)
+        XCTAssertTrue(try WGHubServer.configuration(.init(endpoint: "203.0.113.1:51820", pool: testPool), logger: quietLogger()).0.history)
+
+        let t = try TestHub { $0.history = false; $0.alerts.enabled = false; $0.alerts.grace = 0 }
+        let admin = try t.admin()
+        let id = try await t.hub.enroll(enrollBody(token: try t.token()), from: nil).siteID!
+        let site = try await t.store.site(id: id)!
+        let ack = try await t.hub.health(healthReport(1), body: "{}", site: site, from: nil)
+        XCTAssertTrue(ack.stored)
+        XCTAssertEqual(try t.store.reportCount(siteID: id), 1)
+        await AssertEqual(try await t.store.historyRowCount(siteID: id, res: 60), 0)
+        await AssertEqual(try await t.store.historyRowCount(siteID: id, res: 3600), 0)
+
+        let hub = t.hub
+        let returned = await withTaskGroup(of: Bool.self) { g in
+            g.addTask { await hub.alerts.run(); return true }
+            g.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await g.next() ?? false
+            g.cancelAll()
+            return first
+        }
+        XCTAssertTrue(returned, "with alerts off the evaluator's loop does not run")
+        await AssertEqual(try await t.store.incidents(all: true).count, 0, "the offline site opened no incident")
+
+        try await t.app().test(.router) { client in
+            let html = String(buffer: try await client.get("/sites/\(id)", bearer: admin).body)
+            XCTAssertTrue(html.contains("History is off"), html)
+            XCTAssertTrue(html.contains("Alerting is off"), html)
+        }
+        let on = try TestHub()
+        let onAdmin = try on.admin()
+        let onID = try await on.hub.enroll(enrollBody(token: try on.token()), from: nil).siteID!
+        try await on.app().test(.router) { client in
+            let html = String(buffer: try await client.get("/sites/\(onID)", bearer: onAdmin).body)
+            XCTAssertFalse(html.contains("History is off") || html.contains("Alerting is off"))
+        }
+    }
+
     func testSitePageRendersChartsEscapesAndNeedsAdmin() async throws {
         let t = try TestHub()
         let admin = try t.admin()
