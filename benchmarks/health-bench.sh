@@ -6,7 +6,8 @@
 # alerting on (the defaults), the same with --no-history --no-alerts, and one SQLite transaction per report
 # (--health-batch 1); then the reports/s of history and alerting on against off, in %.
 # Usage: benchmarks/health-bench.sh [SECONDS]   (env WGHUB_BIN=path to use a given binary; default: release build;
-#        MODES="256 256-off 1" to choose the modes: a batch size, "-off" for --no-history --no-alerts)
+#        MODES="256 256-off 1" to choose the modes: a batch size, "-off" for --no-history --no-alerts,
+#        "-nohistory" or "-noalerts" for one of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -15,8 +16,12 @@ command -v wrk >/dev/null || { echo "health-bench: wrk is missing (scripts/insta
 
 declare -A rate=()
 run_suite() {
-local mode=$1 batch=${1%-off} extra=()
-[ "$mode" != "$batch" ] && extra=(--no-history --no-alerts)
+local mode=$1 batch=${1%%-*} extra=()
+case $mode in
+  *-off) extra=(--no-history --no-alerts) ;;
+  *-nohistory) extra=(--no-history) ;;
+  *-noalerts) extra=(--no-alerts) ;;
+esac
 start_hub "$work/data$mode" --retention 50 --health-batch "$batch" \
   --max-connections-per-ip 4000 "${extra[@]}"  # every simulated agent comes from 127.0.0.1
 ca="$work/data$mode/hub-cert.pem"

@@ -63,9 +63,12 @@ struct WGHistoryPruneService: Service {
             try? await Task.sleep(for: WGHistoryPrune.firstAfter)
             while !Task.isCancelled {
                 do {
+                    let started = ContinuousClock.now
                     let n = try await store.pruneHistory()
                     if n.history + n.incidents > 0 {
-                        logger.info("history pruned", metadata: ["rows": "\(n.history)", "orphan_incidents": "\(n.incidents)"])
+                        logger.info("history pruned", metadata: [
+                            "rows": "\(n.history)", "orphan_incidents": "\(n.incidents)", "took": "\(ContinuousClock.now - started)",
+                        ])
                     }
                 } catch {
                     logger.error("history prune failed (retried in an hour): \(error)")

@@ -55,6 +55,10 @@ final class LANPolicyTests: XCTestCase {
         XCTAssertTrue(d[4].reason!.contains("wghub site grant 2 198.51.100.128/26"))
         XCTAssertTrue(d[5].reason!.contains("198.51.100.200, the address the hub reaches this site at"))
         XCTAssertEqual(policy.routed(older, others: [s]), ["198.51.100.0/25"], "the older site keeps its LAN")
+        // Claims parsed once from every site, its own among them (the dashboard, reconcile): the same verdicts.
+        let claims = WGLANPolicy.claims([older, s])
+        XCTAssertEqual(policy.decide(s, claims: claims), d)
+        XCTAssertEqual(policy.routed(older, claims: claims), ["198.51.100.0/25"])
         XCTAssertThrowsError(try policy.checkGrant("192.0.2.0/25"))
         XCTAssertThrowsError(try policy.checkGrant("198.51.100.1/24"))
         XCTAssertThrowsError(try policy.checkGrant("10.0.0.0/8"))

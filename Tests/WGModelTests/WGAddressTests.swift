@@ -69,6 +69,14 @@ final class WGAddressTests: XCTestCase {
         XCTAssertEqual(try WGCIDR("203.0.113.9/29").network.description, "203.0.113.8/29")
         XCTAssertTrue(try WGCIDR("0.0.0.0/0").contains(try WGCIDR("203.0.113.0/24")))
         XCTAssertFalse(try WGCIDR("203.0.113.0/25").contains(try WGCIDR("203.0.113.0/24")))
+        // Bit by bit at a boundary inside a byte (compared in place), and a whole-address prefix.
+        let b29 = try WGCIDR("203.0.113.8/29")
+        XCTAssertTrue(b29.contains(try WGIPAddress("203.0.113.15")))
+        XCTAssertFalse(b29.contains(try WGIPAddress("203.0.113.16")))
+        XCTAssertFalse(b29.contains(try WGIPAddress("203.0.113.7")))
+        XCTAssertTrue(try WGCIDR("203.0.113.9/32").contains(try WGIPAddress("203.0.113.9")))
+        XCTAssertFalse(try WGCIDR("203.0.113.9/32").contains(try WGIPAddress("203.0.113.8")))
+        XCTAssertTrue(try WGCIDR("0.0.0.0/0").contains(try WGIPAddress("198.51.100.1")))
     }
 
     func testCIDRErrors() {
