@@ -120,6 +120,21 @@ final class BrowserSessionTests: XCTestCase {
         }
     }
 
+    func testGuessingAdminTokensAtSignInIsThrottledLikeABearer() async throws {
+        let t = try TestHub { $0.authFailureLimit = 3 }
+        let admin = try t.admin()
+        try await t.app().test(.router) { client in
+            for i in 0..<3 {
+                await AssertEqual(try await post(client, "/signin", ["token": "wga_guess\(i)_guess_guess_guess_guess_guess_guess_g"]).status, .forbidden)
+            }
+            let limited = try await post(client, "/signin", ["token": admin])
+            XCTAssertEqual(limited.status, .tooManyRequests, "the source is throttled, even with the right token now")
+            XCTAssertNil(limited.headers[.setCookie])
+            XCTAssertTrue(String(buffer: limited.body).contains("Too many refused tokens"))
+            XCTAssertEqual(t.hub.sessions.count, 0)
+        }
+    }
+
     func testASessionEndsWithItsAdminToken() async throws {
         let t = try TestHub()
         let admin = try t.admin()
