@@ -8,7 +8,7 @@ pkgs=(
   debootstrap systemd-container                                   # VMs
   qemu-system-x86 qemu-utils socat genisoimage                    # real QEMU VMs (scripts/lab/qemu.sh)
   openssl curl ca-certificates python3 jq
-  chromium                                                        # wghub dashboard screenshot test
+  chromium python3-websocket                                      # wghub in a real browser (DevTools protocol over a WebSocket)
   wrk bc                                                          # wghub benchmark
   time strace                                                     # footprint benchmark (peak RSS, CPU, programs run)
   python3-aiosmtpd                                                # a real SMTP server (STARTTLS, AUTH) for the alert tests

@@ -85,36 +85,56 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
             body: .init(byteBuffer: binary.bytes))  // the one buffer, shared: no copy per request
     }
 
+    // Tokens, as `wghub token create|list|revoke` (the same WGTokenAdmin code).
+    router.get("/v1/tokens") { request, context in
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+        let all = ["1", "true", "yes"].contains(request.uri.queryParameters.get("all") ?? "")
+        return try WGHubJSON.response(try await hub.tokenList(all: all))
+    }
+
+    router.post("/v1/tokens") { request, context in
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+        let (body, _) = try await WGHubJSON.decode(WGTokenRequest.self, from: request, limit: limit)
+        return try WGHubJSON.response(try await hub.createToken(body), status: .created)
+    }
+
+    router.delete("/v1/tokens/{id}") { request, context in
+        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+        let id = context.parameters.get("id") ?? ""
+        try await hub.revokeToken(id: id)
+        return try WGHubJSON.response(["revoked": id])
+    }
+
     addAlertRoutes(router, hub: hub)
+    addBrowserRoutes(router, hub: hub)
 
     router.get("/metrics") { request, context in
-        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
+        // Prometheus sends a bearer; a signed-in browser may look too. Never a redirect here.
+        if let deny = try await hub.pageAccess(request, context, redirectTo: nil).deny { return deny }
         let text = await WGMetricsPage.render(hub: hub)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    // The pages: a signed-in browser (WGBrowserRoutes), `--open-dashboard`, or an admin bearer/Basic; an
+    // anonymous browser is sent to /signin.
     router.get("/") { request, context in
-        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
+        let (csrf, deny) = try await hub.pageAccess(request, context, redirectTo: "/")
+        if let deny { return deny }
         let q = request.uri.queryParameters
         let filter = WGDashboard.Filter(status: q.get("status"), query: q.get("q"))
-        let html = try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date(), filter: filter)
-        return htmlResponse(html)
+        return htmlPage(try await WGDashboard.render(views: try await hub.views(), hub: hub, now: Date(), filter: filter, csrf: csrf))
     }
 
-    // One site: its facts, history charts (inline SVG) and incidents (WGSitePage).
+    // One site: its facts, history charts (inline SVG) and incidents (WGSitePage); for an admin, its management.
     router.get("/sites/{id}") { request, context in
-        if !hub.config.openDashboard { try await hub.checkAdmin(request.bearer, from: context.clientAddress) }
-        return htmlResponse(try await WGSitePage.render(hub: hub, id: try siteID(context), now: Date()))
+        let id = try siteID(context)
+        let (csrf, deny) = try await hub.pageAccess(request, context, redirectTo: "/sites/\(id)")
+        if let deny { return deny }
+        return htmlPage(try await WGSitePage.render(hub: hub, id: id, now: Date(), csrf: csrf))
     }
     return router
-}
-
-private func htmlResponse(_ html: String) -> Response {
-    Response(
-        status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-        body: .init(byteBuffer: ByteBuffer(string: html)))
 }
 
 /// The SHA-256 (hex) of the agent binary in a download's answer, for a client that checks it as it saves.
@@ -126,7 +146,7 @@ struct WGLANGrantRequest: Codable, Sendable {
     var revoke: [String]?
 }
 
-private func siteID(_ context: WGHubRequestContext) throws -> Int64 {
+func siteID(_ context: WGHubRequestContext) throws -> Int64 {
     guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
         throw WGHubError.invalid("id", "a site id is a positive integer (see GET /v1/sites)")
     }

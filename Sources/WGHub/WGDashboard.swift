@@ -41,7 +41,20 @@ enum WGDashboard {
         footer{color:#777;font-size:.85em;margin-top:16px}
         """
 
-    static func render(views all: [WGSiteView], hub: WGHubService, now: Date, filter: Filter = .init(status: nil, query: nil)) async throws -> String {
+    /// `csrf`: the signed-in session's (the page then shows the management links); `notice`: what a form just did.
+    static func render(
+        views all: [WGSiteView], hub: WGHubService, now: Date, filter: Filter = .init(status: nil, query: nil),
+        csrf: String? = nil, notice: String? = nil
+    ) async throws -> String {
+        // Open incidents (in grace or notified), at most a few per site shown.
+        let incidents = Dictionary(grouping: try await hub.store.incidents(all: false, limit: 5000), by: \.siteID)
+        return page(all, hub: hub, incidents: incidents, now: now, filter: filter, csrf: csrf, notice: notice)
+    }
+
+    static func page(
+        _ all: [WGSiteView], hub: WGHubService, incidents: [Int64: [WGIncident]], now: Date, filter: Filter,
+        csrf: String?, notice: String?
+    ) -> String {
         let counts = Dictionary(grouping: all, by: \.status).mapValues(\.count)
         let views = all.filter(filter.matches)
         var h = """
@@ -59,11 +72,12 @@ enum WGDashboard {
             tr.offline td:first-child{border-left:5px solid #c62828}tr.stale td:first-child{border-left:5px solid #ef8f00}
             tr.online td:first-child{border-left:5px solid #2e7d32}
             .k{display:none;color:#666}
+            \(WGAdminPages.style)
             @media (max-width:760px){table.sites thead{display:none}table.sites tr{display:block;border-bottom:2px solid #ccc}
             table.sites td{display:block;border:0}.k{display:inline}}
             </style></head><body>
-            <h1>wghub</h1>
-            <p class="sum">\(all.count) site\(all.count == 1 ? "" : "s"): \(counts[.offline] ?? 0) offline, \(counts[.stale] ?? 0) stale, \(counts[.online] ?? 0) online
+            \(WGAdminPages.nav(csrf: csrf))<h1>wghub</h1>
+            \(WGAdminPages.message(notice, good: true))<p class="sum">\(all.count) site\(all.count == 1 ? "" : "s"): \(counts[.offline] ?? 0) offline, \(counts[.stale] ?? 0) stale, \(counts[.online] ?? 0) online
              · pool \(esc(hub.config.pool.description)) · endpoint \(esc(hub.config.endpoint))
              · agent \(esc(hub.agent.info?.summary ?? "none served (start serve with --agent-binary FILE)"))</p>
 
@@ -82,8 +96,8 @@ enum WGDashboard {
             }
             h += "</form>\n"
             h += "<table class=\"sites\"><thead><tr><th>Status</th><th>Site</th><th>Address</th><th>Endpoint</th><th>Handshake</th>"
-            h += "<th>Traffic</th><th>Last report</th><th>Port forward</th><th>Checks</th></tr></thead><tbody>\n"
-            for v in views { h += row(v, now: now) }
+            h += "<th>Traffic</th><th>Last report</th><th>Port forward</th><th>Checks</th><th>Incident</th></tr></thead><tbody>\n"
+            for v in views { h += row(v, incidents: incidents[v.id] ?? [], now: now) }
             h += "</tbody></table>\n"
             if views.isEmpty { h += "<p>No site matches the filter.</p>\n" }
         }
@@ -92,7 +106,7 @@ enum WGDashboard {
     }
 
     /// One table row; each cell starts with its label, shown only when the row stacks on a narrow screen.
-    static func row(_ v: WGSiteView, now: Date) -> String {
+    static func row(_ v: WGSiteView, incidents: [WGIncident] = [], now: Date) -> String {
         func cell(_ k: String, _ html: String, cls: String = "") -> String {
             "<td\(cls.isEmpty ? "" : " class=\"\(cls)\"")><span class=\"k\">\(esc(k))</span> \(html)</td>"
         }
@@ -106,7 +120,18 @@ enum WGDashboard {
         h += cell("Last report", esc(lastReport(v, now: now)))
         h += cell("Port forward", esc(portForward(v, now: now)), cls: portClass(v))
         h += cell("Checks", checks(v), cls: v.failingChecks.isEmpty && v.lastReportAt != nil ? "good" : v.failingChecks.isEmpty ? "" : "bad")
+        h += cell("Incident", incidentText(incidents, now: now), cls: incidents.contains { $0.openedAt != nil } ? "bad" : "")
         return h + "</tr>\n"
+    }
+
+    /// A site's open incidents: notified ones ("open"), and ones still in their grace period (not notified yet).
+    static func incidentText(_ list: [WGIncident], now: Date) -> String {
+        if list.isEmpty { return "—" }
+        let shown = list.prefix(3).map { i in
+            "\(esc(i.kind)) since \(esc(ago(i.startedAt, now: now)))" + (i.openedAt == nil ? " (in grace, not notified)" : " (notified)")
+                + (i.flaps > 0 ? ", flapped \(i.flaps)×" : "")
+        }
+        return shown.joined(separator: "<br>") + (list.count > 3 ? "<br>+\(list.count - 3) more" : "")
     }
 
     /// The facts of a site as `<dt>`/`<dd>` pairs (the site page).

@@ -152,6 +152,13 @@ struct WGHubErrorMiddleware: RouterMiddleware {
         if path.hasPrefix("/v1/sites/") && path.hasSuffix("/lan") { return "/v1/sites/{id}/lan" }
         if path.hasPrefix("/v1/sites/") { return "/v1/sites/{id}" }
         if path.hasPrefix("/v1/probe/") && path.hasSuffix("/result") { return "/v1/probe/{id}/result" }
+        for p in ["/signin", "/signout", "/tokens", "/v1/tokens", "/v1/alerts"] where path == p { return p }
+        if path.hasPrefix("/v1/tokens/") { return "/v1/tokens/{id}" }
+        if path.hasPrefix("/tokens/") && path.hasSuffix("/revoke") { return "/tokens/{id}/revoke" }
+        if path.hasPrefix("/sites/") {
+            for tail in ["/lan", "/delete"] where path.hasSuffix(tail) { return "/sites/{id}" + tail }
+            return "/sites/{id}"
+        }
         return "other"
     }
 }

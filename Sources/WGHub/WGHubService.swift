@@ -84,6 +84,8 @@ public final class WGHubService: Sendable {
     public let hubPublicKey: String
     /// The agent binaries `GET /v1/agent/{arch}` hands out (loaded once at start).
     public let agent: WGAgentBundle
+    /// Browser sessions of signed-in admins (WGBrowserRoutes).
+    public let sessions = WGSessions()
     private let dumpCache = WGDumpCache()
     let hostCache = WGHostNetworksCache()
     /// Incidents and their notifications (run by `runServer`, or driven by `evaluate` in tests).
@@ -291,12 +293,14 @@ public final class WGHubService: Sendable {
 
     // MARK: admin
 
-    public func checkAdmin(_ bearer: String?, from client: String? = nil) async throws {
+    /// The admin token's id when `bearer` is a valid admin token; refusals are counted against the source.
+    @discardableResult
+    public func checkAdmin(_ bearer: String?, from client: String? = nil) async throws -> String {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.adminRequired }
         let source = client ?? "unknown"
         if authLimiter.isLimited(source) { throw WGHubError.authLimited }
         do {
-            try await store.checkAdmin(secret: bearer)
+            return try await store.checkAdmin(secret: bearer).id
         } catch let e as WGHubError {
             authLimiter.recordFailure(source)
             throw e

@@ -235,7 +235,8 @@ public final class WGHubStore: Sendable {
 
     /// Throws the refusal when `secret` is not a usable admin token. Async: a synchronous read here, on the
     /// cooperative pool, is what froze the hub under concurrent requests.
-    public func checkAdmin(secret: String, now: Date = Date()) async throws {
+    @discardableResult
+    public func checkAdmin(secret: String, now: Date = Date()) async throws -> WGTokenInfo {
         guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
         let hash = WGHubSecrets.hash(secret)
         let info = try await dbPool.readOffPool { db in
@@ -244,6 +245,16 @@ public final class WGHubStore: Sendable {
         }
         guard let info else { throw WGHubError.adminRefused }
         guard info.state(now: now) == "valid" else { throw WGHubError.adminRefused }
+        return info
+    }
+
+    /// True while the admin token `id` is valid (a browser session lives no longer than the token it signed in with).
+    public func isValidAdminToken(id: String, now: Date = Date()) async throws -> Bool {
+        let info = try await dbPool.readOffPool { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE id = ? AND kind = 'admin'"), arguments: [id])
+                .map(Self.tokenInfo)
+        }
+        return info?.state(now: now) == "valid"
     }
 
     /// True when `secret` is an enrollment token that can still be used (the rate limiter's lockdown lets these through).

@@ -5,7 +5,8 @@ import WGModel
 /// inline-SVG charts of its history (availability over 24 h / 7 days / 30 days, traffic rate, handshake age) and its
 /// incidents. Bounded: at most 168 points per chart, 20 incidents.
 enum WGSitePage {
-    static func render(hub: WGHubService, id: Int64, now: Date) async throws -> String {
+    /// `csrf`: a signed-in admin's session, who gets the management panel (with what a form just did or refused).
+    static func render(hub: WGHubService, id: Int64, now: Date, csrf: String? = nil, error: String? = nil, notice: String? = nil) async throws -> String {
         let v = try await hub.view(id: id)  // 404 for an unknown site
         let end = Int64(now.timeIntervalSince1970)
         var ranges: [WGHistoryRange] = []
@@ -16,11 +17,17 @@ enum WGSitePage {
             ranges.append(WGHistoryRange(label: r.label, from: from, to: to, step: r.step, points: pts))
         }
         let incidents = (try? await hub.store.incidents(siteID: id)) ?? []
-        return page(v, ranges: ranges, incidents: incidents, now: now, history: hub.config.history, alerts: hub.config.alerts.enabled)
+        var manage = ""
+        if let csrf {
+            let granted = try await hub.store.site(id: id)?.lanGranted ?? []
+            manage = WGAdminPages.manageSite(v, granted: granted, csrf: csrf, error: error, notice: notice)
+        }
+        return page(v, ranges: ranges, incidents: incidents, now: now, nav: WGAdminPages.nav(csrf: csrf), manage: manage,
+                    history: hub.config.history, alerts: hub.config.alerts.enabled)
     }
 
     /// `history` / `alerts` false: the hub runs with --no-history / --no-alerts, said where the charts and incidents are.
-    static func page(_ v: WGSiteView, ranges: [WGHistoryRange], incidents: [WGIncident], now: Date,
+    static func page(_ v: WGSiteView, ranges: [WGHistoryRange], incidents: [WGIncident], now: Date, nav: String = "", manage: String = "",
                      history: Bool = true, alerts: Bool = true) -> String {
         let esc = WGDashboard.esc
         var h = """
@@ -35,8 +42,9 @@ enum WGSitePage {
             .chart{width:100%;height:auto;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002}
             table.inc{border-collapse:collapse;width:100%;background:#fff}
             table.inc td,table.inc th{padding:4px 6px;border-bottom:1px solid #eee;text-align:left}
+            \(WGAdminPages.style)
             </style></head><body>
-            <p><a href="/">← all sites</a></p>
+            \(nav)<p><a href="/">← all sites</a></p>
             <section class="site \(v.status.rawValue)">
             <h2><span>\(esc(v.hostname)) <small>#\(v.id)</small></span><span class="badge">\(v.status.rawValue)</span></h2>
             <dl>
@@ -92,6 +100,7 @@ enum WGSitePage {
             }
             h += "</table>\n"
         }
+        h += manage
         h += "<footer>Rendered \(ISO8601DateFormatter().string(from: now)) · <a href=\"/\">all sites</a> · <a href=\"/metrics\">metrics</a></footer>\n</body></html>\n"
         return h
     }

@@ -33,23 +33,28 @@ struct TokenCreateCommand: WGHubRunnable {
 
     func validate() throws {
         if agentPresent && !cloudInit { throw ValidationError("--agent-present goes with --cloud-init") }
+        // Before the data folder is opened (WGTokenAdmin checks them all again, with the store's policy).
+        guard WGDurations.parse(ttl) != nil else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
+        guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
         for v in vars { if let problem = WGEnrollInstructions.checkVar(v) { throw ValidationError(problem) } }
     }
 
     func run(_ ctx: WGHubCLIContext) async throws {
-        guard let seconds = WGDurations.parse(ttl) else { throw ValidationError("--ttl \"\(ttl)\": a duration like 90s, 15m, 24h or 7d") }
-        guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
         let store = try WGHubStore.open(dataDirectory: data.data)
         let policy = try SiteCommand.policy(store: store)
-        let grants: [String]
-        do { grants = try lan.map(policy.checkGrant) } catch let e as WGHubError { throw ValidationError("--lan: \(e.body.message)") }
         if cloudInit && !agentPresent {
             // Refused before a token is made that the user-data could not use.
             try WGEnrollInstructions.checkBootstrap(store: store, dataDirectory: data.data, hubURL: hub)
         }
-        var made = try WGEnrollInstructions.issue(
-            store: store, dataDirectory: data.data, name: name, profile: profile, ttl: seconds, uses: uses, lanGrants: grants, hubURL: hub)
-        made.vars = vars
+        // The same checks and the same code as POST /v1/tokens and the browser's form (WGTokenAdmin).
+        let request = WGTokenRequest(name: name, profile: profile, ttl: ttl, uses: uses, lan: lan, vars: vars)
+        let made: WGEnrollInstructions
+        do {
+            made = try WGTokenAdmin.create(request, store: store, dataDirectory: data.data, policy: policy, hubURL: hub)
+        } catch let e as WGHubError {
+            // "ttl: …" becomes "--ttl: …"; checkVar's words already name --var.
+            throw ValidationError(e.body.field == nil || e.body.field == "vars" ? e.body.message : "--" + e.body.message)
+        }
         if cloudInit {
             ctx.output.errorLine(made.summary)
             ctx.output.text(try made.userData(agentPresent: agentPresent))

@@ -12,13 +12,11 @@ struct TokenListCommand: WGHubRunnable {
 
     func run(_ ctx: WGHubCLIContext) async throws {
         let store = try WGHubStore.open(dataDirectory: data.data)
-        let now = Date()
         let fmt = ISO8601DateFormatter()
-        let rows = try store.tokens().filter { all || $0.kind == .enroll }
         ctx.output.line(["ID", "KIND", "STATE", "USES", "EXPIRES", "PROFILE", "NAME"].joined(separator: "\t"))
-        for t in rows {
+        for t in try WGTokenAdmin.list(store: store, all: all) {
             ctx.output.line([
-                t.id, t.kind.rawValue, t.state(now: now), "\(t.uses)/\(t.maxUses.map(String.init) ?? "∞")",
+                t.id, t.kind, t.state, "\(t.uses)/\(t.maxUses.map(String.init) ?? "∞")",
                 t.expiresAt.map { fmt.string(from: $0) } ?? "never", t.profile ?? "-", t.name ?? "-",
             ].joined(separator: "\t"))
         }

@@ -11,9 +11,7 @@ struct TokenRevokeCommand: WGHubRunnable {
 
     func run(_ ctx: WGHubCLIContext) async throws {
         let store = try WGHubStore.open(dataDirectory: data.data)
-        guard try store.revokeToken(id: id) else {
-            throw ValidationError("no token \(id): see `wghub token list --all`")
-        }
+        do { try WGTokenAdmin.revoke(store: store, id: id) } catch let e as WGHubError { throw ValidationError(e.body.message) }
         ctx.output.line("revoked \(id)")
     }
 }

@@ -135,9 +135,10 @@ extension HealthProbeAdminTests {
             XCTAssertTrue(m.contains("wghub_site_failing_checks{site=\"broken-site\""))
             XCTAssertFalse(m.contains("wgt_nonexistent_token"), "no secret in metrics")
 
+            // A browser without credentials is sent to sign in (BrowserSessionTests); Basic auth still shows the page.
             let unauth = try await client.get("/")
-            XCTAssertEqual(unauth.status, .unauthorized)
-            XCTAssertEqual(unauth.headers[.wwwAuthenticate], "Basic realm=\"wghub\"")
+            XCTAssertEqual(unauth.status, .seeOther)
+            XCTAssertEqual(unauth.headers[.location], "/signin?next=%2F")
             let basic = Data("admin:\(admin)".utf8).base64EncodedString()
             let page = try await client.execute(uri: "/", method: .get, headers: [.authorization: "Basic \(basic)"])
             XCTAssertEqual(page.status, .ok)

@@ -241,7 +241,8 @@ final class HistoryTests: XCTestCase {
             _ = try await record(t, id, report(Int64(i + 1), at: now - Int64(dt), age: 20, rx: Int64(i) * 60_000, tx: Int64(i) * 6000))
         }
         try await t.app().test(.router) { client in
-            await AssertEqual(try await client.get("/sites/\(id)").status, .unauthorized)
+            // Anonymous: sent to sign in, back to this page afterwards (BrowserSessionTests).
+            await AssertEqual(try await client.get("/sites/\(id)").headers[.location], "/signin?next=%2Fsites%2F\(id)")
             await AssertEqual(try await client.get("/sites/\(id)", bearer: "wga_wrongwrongwrong").status, .forbidden)
             await AssertEqual(try await client.get("/sites/999", bearer: admin).status, .notFound)
             await AssertEqual(try await client.get("/sites/abc", bearer: admin).status, .badRequest)
@@ -280,7 +281,7 @@ final class HistoryTests: XCTestCase {
         _ = try await t.hub.health(healthReport(1), body: "{}", site: try await t.store.site(id: c)!, from: nil)
         let link: @Sendable (Int64) -> String = { id in "href=\"/sites/\(id)\"" }
         try await t.app().test(.router) { client in
-            await AssertEqual(try await client.get("/?status=offline").status, .unauthorized)
+            await AssertEqual(try await client.get("/?status=offline").status, .seeOther)
             let html = String(buffer: try await client.get("/", bearer: admin).body)
             XCTAssertTrue(html.contains("3 sites: 1 offline, 1 stale, 1 online"), html)
             XCTAssertTrue(html.contains("<table class=\"sites\">"))

@@ -49,6 +49,8 @@
 #                                        lab_ok or (non-fatal) lab_bad with TEXT; returns CMD's status
 #   lab_expect TEXT EXPECTED ACTUAL      lab_ok TEXT when equal, else lab_bad naming both values
 #   lab_bad TEXT                         count a failure without exiting
+#   lab_wait SECS TEXT CMD…              run CMD every 0.2 s until it succeeds: lab_ok "TEXT (after N s)", status 0;
+#                                        not within SECS s (wall clock): lab_bad (non-fatal), status 1
 #   lab_summary                          print "N passed, N failed"; return 1 if any failed
 #
 # Shared steps of the system tests (each tests/system/*.sh main() is a short list of named steps; a step
@@ -121,6 +123,16 @@ lab_fail() {
 }
 lab_expect() {   # lab_expect TEXT EXPECTED ACTUAL -- lab_ok when equal, else (non-fatal) lab_bad with both
   if [ "$2" = "$3" ]; then lab_ok "$1"; else lab_bad "$1: expected '$2', got '$3'"; fi
+}
+lab_wait() {
+  local secs=$1 text=$2 t0=$SECONDS; shift 2
+  while :; do
+    if "$@"; then lab_ok "$text (after $((SECONDS - t0)) s)"; return 0; fi
+    [ $((SECONDS - t0)) -ge "$secs" ] && break
+    sleep 0.2
+  done
+  lab_bad "$text: not within $secs s"
+  return 1
 }
 lab_check() {
   local text=$1; shift

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A real SMTP server for wghub's alert tests (aiosmtpd): STARTTLS with the given certificate, AUTH PLAIN/LOGIN
 required (over TLS only) for USER:PASSWORD, every accepted message written to OUTDIR as N.eml with a .json beside
-it (envelope, the authenticated user, TLS or not). Prints "READY PORT" once listening on 127.0.0.1.
+it (envelope, the authenticated user, TLS or not). Prints "READY PORT" once listening on ADDR (127.0.0.1).
 
-    smtp_sink.py OUTDIR CERT KEY USER PASSWORD [PORT]
+    smtp_sink.py OUTDIR CERT KEY USER PASSWORD [PORT [ADDR]]
 """
 import signal, json, os, ssl, sys, time
 
@@ -17,10 +17,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 outdir, cert, key, user, password = sys.argv[1:6]
 port = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+addr = sys.argv[7] if len(sys.argv) > 7 else "127.0.0.1"
 
 
 class Sink:
-    count = 0
+    # Numbering goes on from what OUTDIR holds: a sink started again (a receiver back) never overwrites a message.
+    count = len([f for f in os.listdir(outdir) if f.endswith(".eml")])
 
     async def handle_DATA(self, server, session, envelope):
         Sink.count += 1
@@ -48,10 +50,10 @@ context.load_cert_chain(cert, key)
 if port == 0:
     import socket
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     port = s.getsockname()[1]
     s.close()
-controller = Controller(Sink(), hostname="127.0.0.1", port=port, server_hostname="localhost", tls_context=context,
+controller = Controller(Sink(), hostname=addr, port=port, server_hostname="localhost", tls_context=context,
                         require_starttls=True, authenticator=authenticator, auth_required=True, auth_require_tls=True)
 controller.start()
 print("READY %d" % port, flush=True)

@@ -2,8 +2,9 @@
 """A webhook receiver for wghub's alerts, to drive from a shell or a test: every POST is written to OUTDIR as N.json
 ({"path", "headers", "body", "signature_ok"}), the X-WGHub-Signature checked against SECRET with Python's own
 hmac. Answers STATUS (200; 503 plays a receiver in trouble). HTTPS with --cert/--key. Prints "READY PORT".
+Numbering goes on from the N.json OUTDIR already holds: a receiver started again never overwrites a request.
 
-    webhook_sink.py OUTDIR [--secret S] [--status 200] [--cert C --key K] [--port 0]
+    webhook_sink.py OUTDIR [--secret S] [--status 200] [--cert C --key K] [--port 0] [--addr 127.0.0.1]
 """
 import signal, argparse, hashlib, hmac, http.server, json, os, ssl, threading
 
@@ -19,9 +20,10 @@ p.add_argument("--status", type=int, default=200)
 p.add_argument("--cert")
 p.add_argument("--key")
 p.add_argument("--port", type=int, default=0)
+p.add_argument("--addr", default="127.0.0.1")
 args = p.parse_args()
 lock = threading.Lock()
-count = [0]
+count = [len([f for f in os.listdir(args.outdir) if f.endswith(".json")])]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -48,7 +50,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+server = http.server.ThreadingHTTPServer((args.addr, args.port), Handler)
 if args.cert:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)

@@ -4,10 +4,15 @@
 # provisioned by `wgagent apply --profile hub`, wghub serving beside its wg0, and the helpers that talk to it.
 #
 #   home_network      namespaces hub, lan (and site, unless LAB_SITE_NS=0), the router with NAT, br0 = the LAN
+#   home_site NS ADDR [IF]   a machine's namespace NS on the LAN (a port of br0): IF (uplink0) with ADDR/24, default
+#                     via the router
 #   hub_vm            the hub VM booted and converged with `wgagent apply --profile hub`; sets HUB_PUB
-#   hub_serves        wghub as a systemd service in the hub VM; sets PIN and ADMIN
+#   hub_serves        wghub as a systemd service in the hub VM (E2E_HUB_SERVE_ARGS: more `wghub serve` flags);
+#                     sets PIN and ADMIN
+#   e2e_hub_kill      wghub killed with SIGKILL (systemd, Restart=no: it stays down); e2e_hub_start: started again
 #   e2e_api PATH      GET PATH from wghub, pinned, with the admin token
-#   e2e_site_json     the first site of GET /v1/sites; e2e_sql 'SQL' on the hub's store (read-only)
+#   e2e_site_json [HOSTNAME]   the first site of GET /v1/sites (or the one of that hostname)
+#   e2e_sql 'SQL'     SQL on the hub's store (read-only)
 #
 #   hub VM (netns hub)              router (netns router)                        LAN (bridge br0 on the router)
 #   eth0 203.0.113.1/24  --------   wan0 203.0.113.2/24  MASQUERADE, FORWARD:
@@ -42,8 +47,11 @@ e2e_router() { lab_ns_exec router "$@"; }
 # curl against wghub from the hub's namespace, pinned, with the admin token: e2e_api PATH
 e2e_api() { lab_hub_api "$PIN" "$ADMIN" "$URL$1"; }
 
-# The site as GET /v1/sites shows it (first site), as JSON.
-e2e_site_json() { e2e_api /v1/sites 2>/dev/null | jq -c '([.[]? // .sites[]?])[0] // empty' 2>/dev/null; }
+# The site as GET /v1/sites shows it (the first site, or the one with HOSTNAME), as JSON.
+e2e_site_json() {
+  e2e_api /v1/sites 2>/dev/null \
+    | jq -c --arg h "${1:-}" '[.[]? // .sites[]? | select($h == "" or .hostname == $h)][0] // empty' 2>/dev/null
+}
 e2e_hub_last_seq() { e2e_site_json | jq -r '.last_seq // 0' 2>/dev/null; }
 
 # SQL on the hub's store, read-only, from the host through the VM's root: e2e_sql 'SELECT …'
@@ -58,7 +66,7 @@ After=network-online.target wg-quick@wg0.service
 Wants=network-online.target
 
 [Service]
-ExecStart=/usr/local/bin/wghub serve --listen $HUB_LINK:$API_PORT --data $HUB_DATA --interface wg0 --endpoint $HUB_LINK:$WG_PORT --pool $POOL --retention 10000
+ExecStart=/usr/local/bin/wghub serve --listen $HUB_LINK:$API_PORT --data $HUB_DATA --interface wg0 --endpoint $HUB_LINK:$WG_PORT --pool $POOL --retention 10000${E2E_HUB_SERVE_ARGS:+ $E2E_HUB_SERVE_ARGS}
 LimitNOFILE=16384
 Restart=no
 UMask=0077
@@ -80,20 +88,37 @@ e2e_wait_hub_up() {
   return 1
 }
 
+# wghub killed with SIGKILL (kill -9) through systemd, then a wait (≤ 5 s) until it is no longer active (Restart=no: it
+# stays down; the caller checks `systemctl is-active`). Status: systemctl kill's; its words in $LAB_DIR/hub-kill.out.
+e2e_hub_kill() {
+  local i rc=0
+  lab_vm_exec hub systemctl kill -s KILL wghub >"$LAB_DIR/hub-kill.out" 2>&1 || rc=$?
+  for ((i = 0; i < 50; i++)); do
+    [ "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)" != active ] && break
+    sleep 0.1
+  done
+  [ "$rc" -eq 0 ] || e2e_show "$LAB_DIR/hub-kill.out" >&2
+  return "$rc"
+}
+
+# wghub started again; status 0 once it answers.
+e2e_hub_start() { lab_vm_exec hub systemctl start wghub && e2e_wait_hub_up; }
+
+home_site() {
+  lab_netns "$1"
+  lab_bridge_port router br0 "lanp-$1" "$1" "${3:-uplink0}" "$2/24"
+  lab_route "$1" default via "$LAN_GW"
+}
+
 home_network() {
   lab_step "networks: hub $HUB_LINK -- router ($ROUTER_WAN | $LAN_GW, NAT) -- LAN $LAN_NET: site VM $SITE_LAN, LAN host $LANHOST"
-  lab_netns hub; lab_netns lan
+  lab_netns hub
   lab_router hub eth0 "$HUB_LINK/24" "$ROUTER_WAN/24"
   lab_route hub default via "$ROUTER_WAN"
   lab_bridge router br0 "$LAN_GW/24"
   # The site's own namespace and LAN port (an nspawn VM's), unless the site brings its own NIC (QEMU's tap).
-  if [ "${LAB_SITE_NS:-1}" = 1 ]; then
-    lab_netns site
-    lab_bridge_port router br0 lanp-site site uplink0 "$SITE_LAN/24"
-    lab_route site default via "$LAN_GW"
-  fi
-  lab_bridge_port router br0 lanp-host lan eth0 "$LANHOST/24"
-  lab_route lan default via "$LAN_GW"
+  if [ "${LAB_SITE_NS:-1}" = 1 ]; then home_site site "$SITE_LAN"; fi
+  home_site lan "$LANHOST" eth0
   # A home router: the LAN goes out masqueraded (lab_router); from the WAN only replies (and port forwards)
   # come in. br0 -> br0: LAN to LAN is switched, but with br_netfilter loaded (Docker hosts) it passes FORWARD too.
   e2e_router iptables -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT \

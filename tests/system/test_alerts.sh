@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lab/lib.sh
+. tests/system/lab_alerts.sh
 
 WGHUB_BIN=${WGHUB_BIN:-$PWD/.build/release/wghub}
 PY=/usr/bin/python3
@@ -26,26 +27,13 @@ serve() {
 
 sinks() {
   lab_step "receivers: tests/alerts/webhook_sink.py and tests/alerts/smtp_sink.py (aiosmtpd: STARTTLS, AUTH)"
-  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-    -keyout "$LAB_DIR/sink-key.pem" -out "$LAB_DIR/sink-cert.pem" -days 1 2>/dev/null || lab_fail "openssl req"
-  mkdir -p "$LAB_DIR/mail" "$LAB_DIR/hook"
-  lab_bg "$LAB_DIR/smtp.log" ip netns exec "$(lab_ns hub)" $PY tests/alerts/smtp_sink.py "$LAB_DIR/mail" \
-    "$LAB_DIR/sink-cert.pem" "$LAB_DIR/sink-key.pem" alerts mail-pass 2525
+  alerts_cert DNS:localhost,IP:127.0.0.1
+  alerts_smtp_up hub "$LAB_DIR/mail" 127.0.0.1 2525 alerts mail-pass
   printf 'mail-pass\n' >"$LAB_DIR/mail-password"
-  local i
-  for ((i = 0; i < 100; i++)); do grep -q READY "$LAB_DIR/smtp.log" && break; sleep 0.1; done
-  grep -q READY "$LAB_DIR/smtp.log" || { cat "$LAB_DIR/smtp.log" >&2; lab_fail "smtp_sink.py did not start"; }
   lab_ok "SMTP server on 127.0.0.1:2525 (STARTTLS, AUTH required)"
 }
 
-hook_up() {
-  lab_bg "$LAB_DIR/hook.log" ip netns exec "$(lab_ns hub)" $PY tests/alerts/webhook_sink.py "$LAB_DIR/hook" \
-    --secret "$HOOK_SECRET" --port 8099
-  HOOK_PID=$LAB_LAST_PID
-  local i
-  for ((i = 0; i < 100; i++)); do grep -q READY "$LAB_DIR/hook.log" && break; sleep 0.1; done
-  grep -q READY "$LAB_DIR/hook.log" || { cat "$LAB_DIR/hook.log" >&2; lab_fail "webhook_sink.py did not start"; }
-}
+hook_up() { alerts_hook_up hub "$LAB_DIR/hook" 127.0.0.1 8099 "$HOOK_SECRET"; }
 
 api() {  # api METHOD PATH [BODY] [BEARER]
   in_hub timeout 10 curl -sS -k --pinnedpubkey "$PIN" -X "$1" -H 'Content-Type: application/json' \
@@ -58,36 +46,10 @@ report() {
     || lab_fail "health report $SEQ"
 }
 
-events() {  # the "event" of each message a receiver got, in order
-  $PY - "$1" <<'PYEOF'
-import glob, json, os, re, sys, email
-d = sys.argv[1]
-files = sorted(glob.glob(os.path.join(d, "*.json")), key=lambda f: int(re.sub(r"\D", "", os.path.basename(f))))
-out = []
-for f in files:
-    meta = json.load(open(f))
-    if "body" in meta:  # webhook
-        out.append(json.loads(meta["body"])["event"] + ("/signed" if meta["signature_ok"] else "/UNSIGNED"))
-    else:  # mail
-        msg = email.message_from_binary_file(open(f[:-5] + ".eml", "rb"))
-        ev = re.search(r"^event: (\w+)", msg.get_payload(decode=True).decode(), re.M).group(1)
-        ok = msg["Message-ID"] == "<%s@wghub>" % msg["X-WGHub-Delivery"] and meta["tls"] and meta["login"] == "alerts"
-        out.append(ev + ("/tls+auth" if ok else "/BAD"))
-print(" ".join(out))
-PYEOF
-}
-
-wait_for() {  # wait_for SECONDS TEXT COMMAND… -- until COMMAND succeeds
-  local secs=$1 text=$2 i; shift 2
-  for ((i = 0; i < secs * 10; i++)); do "$@" && { lab_ok "$text"; return 0; }; sleep 0.1; done
-  lab_bad "$text: not within $secs s"
-  return 1
-}
-
 main() {
-  lab_require_root_and_tools ip curl openssl wg
+  lab_require_root_and_tools ip curl openssl wg jq
   lab_require_binary wghub "$WGHUB_BIN" WGHUB_BIN "scripts/build-release.sh wghub"
-  $PY -c 'import aiosmtpd' 2>/dev/null || lab_fail "$PY lacks aiosmtpd: run scripts/install-deps.sh"
+  alerts_need_aiosmtpd
   lab_init
   lab_netns hub
   HUB_PUB=$(wg genkey | wg pubkey)
@@ -114,28 +76,28 @@ main() {
   lab_ok "site-s enrolled and reported"
 
   lab_step "site-s stops reporting: offline after 3 s, then the 5 s grace; wghub is killed (-9) and started again meanwhile"
-  wait_for 10 "a pending incident in the store" \
+  lab_wait 10 "a pending incident in the store" \
     bash -c "[ -n \"\$(lab_sqlite '$LAB_DIR/hub/wghub.sqlite' \"SELECT id FROM incidents WHERE opened_at IS NULL\")\" ]" || true
   kill -KILL "$LAB_HUB_PID"; wait "$LAB_HUB_PID" 2>/dev/null || true
   serve
   lab_ok "wghub restarted on the same data folder"
-  wait_for 20 "the opened mail arrived" bash -c "[ -e '$LAB_DIR/mail/1.eml' ]" || true
-  wait_for 10 "the opened webhook was tried while the receiver was down" \
+  lab_wait 20 "the opened mail arrived" bash -c "[ -e '$LAB_DIR/mail/1.eml' ]" || true
+  lab_wait 10 "the opened webhook was tried while the receiver was down" \
     bash -c "[ -n \"\$(lab_sqlite '$LAB_DIR/hub/wghub.sqlite' \"SELECT 1 FROM alert_outbox WHERE receiver_id = '$HOOK_ID' AND attempts > 0 AND delivered_at IS NULL\")\" ]" || true
   hook_up
-  wait_for 20 "the webhook receiver, back, got it" bash -c "[ -e '$LAB_DIR/hook/1.json' ]" || true
+  lab_wait 20 "the webhook receiver, back, got it" bash -c "[ -e '$LAB_DIR/hook/1.json' ]" || true
 
   lab_step "site-s reports again: resolved"
   report
-  wait_for 20 "resolved on both channels" bash -c "[ -e '$LAB_DIR/hook/2.json' ] && [ -e '$LAB_DIR/mail/2.eml' ]" || true
+  lab_wait 20 "resolved on both channels" bash -c "[ -e '$LAB_DIR/hook/2.json' ] && [ -e '$LAB_DIR/mail/2.eml' ]" || true
   sleep 2
-  lab_expect "webhook: one opened, one resolved, each signed (checked with Python's hmac)" "opened/signed resolved/signed" "$(events "$LAB_DIR/hook")"
+  lab_expect "webhook: one opened, one resolved, each signed (checked with Python's hmac)" "opened/ok resolved/ok" "$(alerts_events "$LAB_DIR/hook")"
   lab_expect "mail: one opened, one resolved, over STARTTLS with AUTH, Message-ID from the delivery id" \
-    "opened/tls+auth resolved/tls+auth" "$(events "$LAB_DIR/mail")"
+    "opened/ok resolved/ok" "$(alerts_events "$LAB_DIR/mail")"
 
   lab_step "wghub alert test: through the same outbox"
   lab_check "wghub alert test $HOOK_ID says delivered" bash -c "ip netns exec $(lab_ns hub) $WGHUB_BIN alert test --data $LAB_DIR/hub $HOOK_ID | grep -q '^delivered dlv_'"
-  lab_expect "the receiver got the test" "opened/signed resolved/signed test/signed" "$(events "$LAB_DIR/hook")"
+  lab_expect "the receiver got the test" "opened/ok resolved/ok test/ok" "$(alerts_events "$LAB_DIR/hook")"
   local metrics; metrics=$(api GET /metrics "" "$(in_hub "$WGHUB_BIN" admin-token create --data "$LAB_DIR/hub" 2>/dev/null | grep -o 'wga_[A-Za-z0-9_-]*' | head -n 1)")
   lab_expect "/metrics: nothing pending, no incident open" "wghub_alert_outbox_pending 0 wghub_incidents_open 0" \
     "$(grep -E '^wghub_(alert_outbox_pending|incidents_open) ' <<<"$metrics" | tr '\n' ' ' | sed 's/ $//')"

@@ -326,13 +326,9 @@ route_mode_return_route() {
 
 hub_killed() {
   lab_step "wghub killed (-9) while the site reports every $E2E_REPORT_INTERVAL s; back after $E2E_HUB_DOWN s"
-  local s0 i
+  local s0
   DROPPED0=$(lab_vm_exec site cat /var/lib/wgagent/spool/dropped 2>/dev/null || echo 0)
-  lab_vm_exec hub systemctl kill -s KILL wghub >/dev/null 2>&1 || lab_fail "systemctl kill -s KILL wghub"
-  for ((i = 0; i < 50; i++)); do
-    [ "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)" != active ] && break
-    sleep 0.1
-  done
+  e2e_hub_kill || lab_fail "systemctl kill -s KILL wghub"
   lab_expect "wghub is down" failed "$(lab_vm_exec hub systemctl is-active wghub 2>/dev/null)"
   s0=$(e2e_sql "SELECT max(seq) FROM reports")
   lab_info "hub's store: last report #${s0:-none} before the kill"
@@ -357,8 +353,7 @@ reports_spooled() {
 
 hub_back_every_report_once() {
   local s1=$SEQ_SPOOLED s2 dropped1 counts dups i
-  lab_vm_exec hub systemctl start wghub || lab_fail "systemctl start wghub"
-  e2e_wait_hub_up || lab_fail "wghub did not come back"
+  e2e_hub_start || lab_fail "wghub did not come back (systemctl start wghub)"
   lab_ok "wghub back (its store survived kill -9)"
   for ((i = 0; i < 120; i++)); do
     s2=$(e2e_sql "SELECT max(seq) FROM reports" 2>/dev/null)
