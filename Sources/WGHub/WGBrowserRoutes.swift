@@ -209,9 +209,7 @@ private func readForm<F: Decodable>(_ type: F.Type, _ request: Request) async th
     guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
         throw WGHubError(415, "form_expected", "send the form as application/x-www-form-urlencoded")
     }
-    var request = request
-    let buffer: ByteBuffer
-    do { buffer = try await request.collectBody(upTo: 16 * 1024) } catch is NIOTooManyBytesError { throw WGHubError.tooLarge(16 * 1024) }
+    let buffer = try await WGHubJSON.body(of: request, limit: 16 * 1024)
     do {
         return try URLEncodedFormDecoder().decode(F.self, from: String(buffer: buffer))
     } catch {

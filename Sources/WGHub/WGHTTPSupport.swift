@@ -41,13 +41,7 @@ enum WGHubJSON {
 
     /// Reads at most `limit` bytes (413 beyond) and decodes; a decoding failure is a 400 naming the field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> (T, String) {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw WGHubError.tooLarge(limit)
-        }
+        let buffer = try await body(of: request, limit: limit)
         let data = Data(buffer.readableBytesView)
         do {
             return (try JSONDecoder().decode(T.self, from: data), String(decoding: data, as: UTF8.self))
@@ -62,6 +56,12 @@ enum WGHubJSON {
         } catch {
             throw WGHubError.badJSON("not a JSON object")
         }
+    }
+
+    /// The request body, at most `limit` bytes (413 beyond): JSON here, forms in WGBrowserRoutes.
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        var request = request
+        do { return try await request.collectBody(upTo: limit) } catch is NIOTooManyBytesError { throw WGHubError.tooLarge(limit) }
     }
 
     static func path(_ keys: [any CodingKey]) -> String {

@@ -392,13 +392,16 @@ public final class WGHubService: Sendable {
         }.sorted(by: WGSiteView.worstFirst)
     }
 
-    public func view(id: Int64) async throws -> WGSiteView {
+    public func view(id: Int64) async throws -> WGSiteView { try await siteView(id: id).view }
+
+    /// The stored site and its view (the site page also needs the grants, which the view does not carry).
+    func siteView(id: Int64) async throws -> (site: WGSite, view: WGSiteView) {
         let sites = try await store.allSites()
         guard let site = sites.first(where: { $0.id == id }) else {
             throw WGHubError(404, "site_unknown", "no site \(id): list them with GET /v1/sites")
         }
         let lan = await policy().decide(site, others: sites.filter { $0.id != id })
-        return view(site, peer: await peers()[site.publicKey], lan: lan, now: Date())
+        return (site, view(site, peer: await peers()[site.publicKey], lan: lan, now: Date()))
     }
 
     func view(_ s: WGSite, peer: WGDumpPeer?, lan: [WGLANRoute], now: Date) -> WGSiteView {

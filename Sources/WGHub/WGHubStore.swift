@@ -238,23 +238,23 @@ public final class WGHubStore: Sendable {
     @discardableResult
     public func checkAdmin(secret: String, now: Date = Date()) async throws -> WGTokenInfo {
         guard WGHubSecrets.looksLikeSecret(secret) else { throw WGHubError.adminRefused }
-        let hash = WGHubSecrets.hash(secret)
-        let info = try await dbPool.readOffPool { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE hash = ? AND kind = 'admin'"), arguments: [hash])
-                .map(Self.tokenInfo)
-        }
-        guard let info else { throw WGHubError.adminRefused }
+        guard let info = try await adminToken(hash: WGHubSecrets.hash(secret)) else { throw WGHubError.adminRefused }
         guard info.state(now: now) == "valid" else { throw WGHubError.adminRefused }
         return info
     }
 
     /// True while the admin token `id` is valid (a browser session lives no longer than the token it signed in with).
     public func isValidAdminToken(id: String, now: Date = Date()) async throws -> Bool {
-        let info = try await dbPool.readOffPool { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE id = ? AND kind = 'admin'"), arguments: [id])
+        try await adminToken(id: id)?.state(now: now) == "valid"
+    }
+
+    /// The admin token with this secret's hash, or with this id (off the cooperative pool).
+    private func adminToken(hash: String? = nil, id: String? = nil) async throws -> WGTokenInfo? {
+        let (column, value) = hash.map { ("hash", $0) } ?? ("id", id ?? "")
+        return try await dbPool.readOffPool { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE \(column) = ? AND kind = 'admin'"), arguments: [value])
                 .map(Self.tokenInfo)
         }
-        return info?.state(now: now) == "valid"
     }
 
     /// True when `secret` is an enrollment token that can still be used (the rate limiter's lockdown lets these through).

@@ -7,7 +7,7 @@ import WGModel
 enum WGSitePage {
     /// `csrf`: a signed-in admin's session, who gets the management panel (with what a form just did or refused).
     static func render(hub: WGHubService, id: Int64, now: Date, csrf: String? = nil, error: String? = nil, notice: String? = nil) async throws -> String {
-        let v = try await hub.view(id: id)  // 404 for an unknown site
+        let (site, v) = try await hub.siteView(id: id)  // 404 for an unknown site
         let end = Int64(now.timeIntervalSince1970)
         var ranges: [WGHistoryRange] = []
         for r in WGHistoryRange.standard(now: now) {
@@ -19,8 +19,7 @@ enum WGSitePage {
         let incidents = (try? await hub.store.incidents(siteID: id)) ?? []
         var manage = ""
         if let csrf {
-            let granted = try await hub.store.site(id: id)?.lanGranted ?? []
-            manage = WGAdminPages.manageSite(v, granted: granted, csrf: csrf, error: error, notice: notice)
+            manage = WGAdminPages.manageSite(v, granted: site.lanGranted, csrf: csrf, error: error, notice: notice)
         }
         return page(v, ranges: ranges, incidents: incidents, now: now, nav: WGAdminPages.nav(csrf: csrf), manage: manage,
                     history: hub.config.history, alerts: hub.config.alerts.enabled)
