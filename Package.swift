@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The one command runner (WGProcess) of agent, hub and tests.
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // wghub: the agent it hands out, gzip-compressed once at start (zlib), for sites on slow links.
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // System libraries: libsodium (Curve25519 keys) and libcurl (the agent's HTTPS client).
@@ -83,6 +85,7 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
 

@@ -71,19 +71,14 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
         return try WGHubJSON.response(info)
     }
 
-    router.get("/v1/agent/{arch}") { request, context in
+    // The bytes: whole or gzip, HEAD and Range for a resumed download, bounded slots (WGAgentDownloads).
+    let download: @Sendable (Request, WGHubRequestContext) async throws -> Response = { request, context in
         try await hub.checkAgentDownload(request.bearer, from: context.clientAddress)
-        let binary = try hub.agentBinary(arch: context.parameters.get("arch") ?? "", from: context.clientAddress)
-        hub.metrics.count("wghub_agent_downloads_total")
-        hub.metrics.count("wghub_agent_download_bytes_total", by: binary.info.size)
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "application/octet-stream", .contentLength: "\(binary.info.size)", .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"wgagent\"", agentChecksumHeader: binary.info.sha256,
-            ],
-            body: .init(byteBuffer: binary.bytes))  // the one buffer, shared: no copy per request
+        let gate = request.method == .head ? nil : await WGSendGate.of(context.channel)
+        return try hub.downloads.answer(request, arch: context.parameters.get("arch") ?? "", client: context.clientAddress ?? "unknown", gate: gate)
     }
+    router.get("/v1/agent/{arch}", use: download)
+    router.head("/v1/agent/{arch}", use: download)
 
     // Tokens, as `wghub token create|list|revoke` (the same WGTokenAdmin code).
     router.get("/v1/tokens") { request, context in

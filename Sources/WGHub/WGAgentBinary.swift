@@ -1,3 +1,4 @@
+import CompressNIO
 import Crypto
 import Foundation
 import NIOCore
@@ -16,6 +17,13 @@ public struct WGAgentInfo: Sendable, Codable, Equatable {
         public var version: String?
         /// The download path on the hub, `/v1/agent/ARCH`.
         public var path: String
+        /// Bytes on the wire for a client that accepts gzip (the bootstrap script does, where gzip is installed).
+        public var gzipSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case arch, size, sha256, version, path
+            case gzipSize = "gzip_size"
+        }
     }
 
     /// The agent's version (the native binary's, else any known one); "unknown" when none could be read.
@@ -52,6 +60,8 @@ public struct WGAgentBinary: Sendable {
     public let info: WGAgentInfo.Binary
     public let file: String
     public let bytes: ByteBuffer
+    /// The same, gzip-compressed once at load (level 9): what a client that accepts gzip is sent.
+    public let gzip: ByteBuffer?
 }
 
 /// The agent binaries `wghub serve` hands out, by architecture. Empty (with `problems` saying why) when none
@@ -139,8 +149,20 @@ public struct WGAgentBundle: Sendable {
                 version = try? sanitizeVersion(r.stdout)
             }
         }
-        let info = WGAgentInfo.Binary(arch: arch, size: data.count, sha256: sha, version: version, path: "/v1/agent/\(arch)")
-        return WGAgentBinary(info: info, file: file, bytes: ByteBuffer(bytes: data))
+        let bytes = ByteBuffer(bytes: data)
+        let gzip = compressed(bytes)
+        let info = WGAgentInfo.Binary(arch: arch, size: data.count, sha256: sha, version: version, path: "/v1/agent/\(arch)",
+                                      gzipSize: gzip?.readableBytes)
+        return WGAgentBinary(info: info, file: file, bytes: bytes, gzip: gzip)
+    }
+
+    /// gzip at level 9, in a buffer of its own size (the compressor allocates for the worst case); nil when it
+    /// would not be smaller.
+    static func compressed(_ bytes: ByteBuffer) -> ByteBuffer? {
+        var input = bytes
+        guard let out = try? input.compress(with: .gzip(configuration: .init(compressionLevel: .bestCompression))),
+              out.readableBytes < bytes.readableBytes else { return nil }
+        return ByteBuffer(bytes: out.readableBytesView)
     }
 
     static func reason(_ error: Error) -> String {

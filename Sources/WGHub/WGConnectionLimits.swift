@@ -9,8 +9,13 @@ public struct WGConnectionLimits: Sendable, Equatable {
     public var headerTimeout: TimeInterval
     /// A request's body, from its head to its end.
     public var bodyTimeout: TimeInterval
-    /// A kept-alive connection waiting for its next request.
+    /// A kept-alive connection waiting for its next request, counted from when the last answer was sent (not queued).
     public var idleTimeout: TimeInterval
+    /// While an answer is being sent, the client must take at least `minSendRate` bytes a second over any
+    /// `sendStallTimeout`: a slow link (a rural DSL line, an LTE backup) gets the agent however long it takes, a
+    /// client that stopped reading is cut.
+    public var minSendRate: Double
+    public var sendStallTimeout: TimeInterval
     /// Connections open at once; the excess is closed at accept (counted), so the rest keep working.
     public var maxConnections: Int
     /// Connections open at once from one address.
@@ -18,8 +23,11 @@ public struct WGConnectionLimits: Sendable, Equatable {
 
     public init(
         handshakeTimeout: TimeInterval = 10, headerTimeout: TimeInterval = 10, bodyTimeout: TimeInterval = 30,
-        idleTimeout: TimeInterval = 60, maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 128
+        idleTimeout: TimeInterval = 60, maxConnections: Int = 4096, maxConnectionsPerAddress: Int = 128,
+        minSendRate: Double = 1024, sendStallTimeout: TimeInterval = 60
     ) {
+        self.minSendRate = minSendRate
+        self.sendStallTimeout = sendStallTimeout
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout

@@ -251,6 +251,8 @@ enum WGMetricsPage {
         }
         out += "# HELP wghub_open_connections Connections open now.\n# TYPE wghub_open_connections gauge\n"
         out += "wghub_open_connections \(hub.admission.open)\n"
+        out += "# HELP wghub_agent_downloads_active Agent downloads being sent now (capped by --max-downloads).\n# TYPE wghub_agent_downloads_active gauge\n"
+        out += "wghub_agent_downloads_active \(hub.downloads.slots.active)\n"
         if let (pending, open) = try? await hub.store.alertGauges() {
             out += "# HELP wghub_alert_outbox_pending Alert notifications waiting for delivery (retried until acknowledged).\n"
             out += "# TYPE wghub_alert_outbox_pending gauge\nwghub_alert_outbox_pending \(pending)\n"

@@ -10,10 +10,13 @@ import WGModel
 public struct WGHubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection: a download's writer waits on it between slices (WGSendGate).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     /// The client's IP as text (IPv4-mapped IPv6 shown as IPv4); nil when unknown (router tests).
@@ -128,7 +131,7 @@ struct WGHubErrorMiddleware: RouterMiddleware {
             if hub.status == 401 {
                 extraHeaders[.wwwAuthenticate] = route == "/" ? "Basic realm=\"wghub\"" : "Bearer realm=\"wghub\""
             }
-            if hub.status == 429 { extraHeaders[.retryAfter] = "60" }
+            if let seconds = hub.retryAfter { extraHeaders[.retryAfter] = "\(seconds)" } else if hub.status == 429 { extraHeaders[.retryAfter] = "60" }
             metrics.request(method: method, route: route, code: hub.status)
             // A parse error was counted by the connection's WGRequestDeadlines already.
             if hub.status < 500, !(error is HTTPParserError) {

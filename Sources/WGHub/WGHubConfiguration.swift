@@ -68,6 +68,8 @@ public struct WGHubConfiguration: Sendable {
     /// Agent downloads (`GET /v1/agent/{arch}`) per client address per minute: a leaked token must not make the
     /// hub send megabytes without end.
     public var agentDownloadLimit: Int = 10
+    /// Agent downloads sent at once (overall, per address, per /24 or /64).
+    public var downloads = WGDownloadLimits()
     /// The widest LAN prefix a site may have routed (shortest prefix length), IPv4 and IPv6.
     public var shortestLANPrefix4: Int = 16
     public var shortestLANPrefix6: Int = 48

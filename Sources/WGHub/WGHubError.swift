@@ -5,10 +5,13 @@ import WGModel
 public struct WGHubError: Error, CustomStringConvertible, Sendable {
     public let status: Int
     public let body: WGErrorBody
+    /// Seconds for `Retry-After` (429 says 60 without it).
+    public var retryAfter: Int?
 
-    public init(_ status: Int, _ error: String, _ message: String, field: String? = nil) {
+    public init(_ status: Int, _ error: String, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.body = WGErrorBody(error: error, message: message, field: field)
+        self.retryAfter = retryAfter
     }
 
     public var reason: String { body.error }

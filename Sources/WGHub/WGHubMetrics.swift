@@ -45,11 +45,14 @@ public final class WGHubMetrics: @unchecked Sendable {
         "wghub_tokens_revoked_total": "Tokens revoked through the admin API or the browser.",
         "wghub_interface_errors_total": "Failed wg/ip commands.",
         "wghub_connections_total": "Connections admitted.",
-        "wghub_connections_timed_out_total": "Connections closed for being too slow (TLS handshake, request head or body).",
+        "wghub_connections_timed_out_total": "Connections closed for being too slow (TLS handshake, request head or body, or taking an answer slower than --min-send-rate).",
         "wghub_connections_idle_closed_total": "Kept-alive connections closed after the idle timeout.",
         "wghub_lan_grant_changes_total": "LAN grant changes through the admin API.",
         "wghub_agent_downloads_total": "Agent binaries sent (GET /v1/agent/{arch}); refused ones are in wghub_refusals_total{reason=\"agent_auth_…\"}.",
-        "wghub_agent_download_bytes_total": "Bytes of agent binaries sent.",
+        "wghub_agent_download_bytes_total": "Bytes of agent binaries written to clients (compressed where sent gzip).",
+        "wghub_agent_downloads_completed_total": "Agent downloads whose last byte was written.",
+        "wghub_agent_downloads_resumed_total": "Agent downloads that resumed a cut one (Range, 206).",
+        "wghub_agent_downloads_gzip_total": "Agent downloads sent gzip-compressed.",
     ]
 
     static let labelledHelp: [String: String] = [

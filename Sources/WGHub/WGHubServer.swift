@@ -39,6 +39,11 @@ public struct WGServeOptions: Sendable {
     /// Agent binaries to serve (--agent-binary, one per architecture); empty: the wgagent beside wghub.
     public var agentBinaries: [String] = []
     public var agentDownloadLimit = 10
+    public var maxDownloads = 32
+    public var maxDownloadsPerIP = 4
+    public var maxDownloadsPerNetwork = 16
+    public var minSendRate = 1024
+    public var sendStallTimeout = "60s"
     /// Alerts: how long a problem lasts before its incident opens, how long clear before it resolves, and more.
     public var alertGrace = "2m"
     public var alertHoldDown = "2m"
@@ -96,7 +101,15 @@ public struct WGHubServer: Sendable {
         settings.connections = WGConnectionLimits(
             handshakeTimeout: try seconds("handshake-timeout", o.handshakeTimeout), headerTimeout: try seconds("header-timeout", o.headerTimeout),
             bodyTimeout: try seconds("body-timeout", o.bodyTimeout), idleTimeout: try seconds("idle-timeout", o.idleTimeout),
-            maxConnections: connectionCap, maxConnectionsPerAddress: o.maxConnectionsPerIP)
+            maxConnections: connectionCap, maxConnectionsPerAddress: o.maxConnectionsPerIP,
+            minSendRate: Double(o.minSendRate), sendStallTimeout: try seconds("send-stall-timeout", o.sendStallTimeout))
+        guard o.minSendRate >= 1, settings.connections.sendStallTimeout >= 1 else {
+            throw WGServeOptionError("--min-send-rate must be at least 1 (bytes a second) and --send-stall-timeout at least 1s")
+        }
+        guard o.maxDownloads >= 1, o.maxDownloadsPerIP >= 1, o.maxDownloadsPerNetwork >= 1 else {
+            throw WGServeOptionError("--max-downloads, --max-downloads-per-ip and --max-downloads-per-network must be at least 1")
+        }
+        settings.downloads = WGDownloadLimits(total: o.maxDownloads, perAddress: o.maxDownloadsPerIP, perNetwork: o.maxDownloadsPerNetwork)
         settings.authFailureLimit = o.authFailureLimit
         settings.enrollFailureGlobalLimit = o.enrollFailureGlobalLimit
         settings.probeLimit = o.probeLimit
@@ -171,7 +184,9 @@ public struct WGHubServer: Sendable {
         lines.append("history \(config.history ? "on" : "off (--no-history)"), alerts \(config.alerts.enabled ? "on" : "off (--no-alerts)")")
         lines.append("limits: \(config.connections.maxConnections) connections (\(config.connections.maxConnectionsPerAddress) per IP), "
             + "timeouts handshake \(WGDurations.describe(config.connections.handshakeTimeout)) header \(WGDurations.describe(config.connections.headerTimeout)) "
-            + "body \(WGDurations.describe(config.connections.bodyTimeout)) idle \(WGDurations.describe(config.connections.idleTimeout))")
+            + "body \(WGDurations.describe(config.connections.bodyTimeout)) idle \(WGDurations.describe(config.connections.idleTimeout)); "
+            + "sending: at least \(Int(config.connections.minSendRate)) B/s over \(WGDurations.describe(config.connections.sendStallTimeout)); "
+            + "downloads at once \(config.downloads.total) (\(config.downloads.perAddress) per IP, \(config.downloads.perNetwork) per /24)")
         return lines
     }
 

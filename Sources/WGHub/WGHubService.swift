@@ -77,13 +77,14 @@ public final class WGHubService: Sendable {
     /// Refused credentials and admin tokens.
     public let authLimiter: WGFailureRateLimiter
     let probeLimiter: WGWindowCounter
-    let downloadLimiter: WGWindowCounter
     public let admission: WGConnectionAdmission
     public let prober: any WGProbeSender
     public let logger: Logger
     public let hubPublicKey: String
     /// The agent binaries `GET /v1/agent/{arch}` hands out (loaded once at start).
-    public let agent: WGAgentBundle
+    public var agent: WGAgentBundle { downloads.bundle }
+    /// Its downloads: representations, ranges, slots (WGAgentDownloads).
+    public let downloads: WGAgentDownloads
     /// Browser sessions of signed-in admins (WGBrowserRoutes).
     public let sessions = WGSessions()
     private let dumpCache = WGDumpCache()
@@ -96,7 +97,6 @@ public final class WGHubService: Sendable {
         agent: WGAgentBundle = .none, logger: Logger = Logger(label: "wghub")
     ) throws {
         self.config = config
-        self.agent = agent
         self.store = store
         store.healthBatcher.maxBatch = config.healthBatch
         self.sync = WGInterfaceSync(control: control, pool: config.pool)
@@ -107,7 +107,7 @@ public final class WGHubService: Sendable {
         self.authLimiter = WGFailureRateLimiter(limit: config.authFailureLimit, window: config.enrollFailureWindow,
                                                 networkLimit: config.authFailureLimit * 3)
         self.probeLimiter = WGWindowCounter(limit: config.probeLimit, window: 60)
-        self.downloadLimiter = WGWindowCounter(limit: config.agentDownloadLimit, window: 60)
+        self.downloads = WGAgentDownloads(bundle: agent, limits: config.downloads, perMinute: config.agentDownloadLimit, metrics: metrics)
         self.admission = WGConnectionAdmission(limits: config.connections)
         self.prober = prober
         self.logger = logger
@@ -328,17 +328,6 @@ public final class WGHubService: Sendable {
             authLimiter.recordFailure(client ?? "unknown")
             throw WGHubError.agentAuthRefused
         }
-    }
-
-    /// The binary for `arch` (one download counted against the client's address), or the 404 that says what is missing.
-    public func agentBinary(arch: String, from client: String? = nil) throws -> WGAgentBinary {
-        guard let info = agent.info else { throw WGHubError.agentMissing }
-        guard let b = agent.binaries[arch] else {
-            throw WGHubError(404, "agent_arch_unknown",
-                             "no agent for architecture \"\(arch.prefix(20))\": this hub serves \(info.architectures.keys.sorted().joined(separator: ", ")) (add one with --agent-binary FILE)")
-        }
-        guard downloadLimiter.take(client ?? "unknown") else { throw WGHubError.agentDownloadLimited }
-        return b
     }
 
     public func deleteSite(id: Int64) async throws -> WGSite {

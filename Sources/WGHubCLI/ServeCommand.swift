@@ -75,6 +75,16 @@ struct ServeCommand: WGHubRunnable {
     var agentBinary: [String] = []
     @Option(help: "Agent downloads per IP address per minute (GET /v1/agent/ARCH).")
     var agentDownloadLimit: Int = 10
+    @Option(help: "Agent downloads sent at once; beyond it 503 with Retry-After.")
+    var maxDownloads: Int = 32
+    @Option(help: "Agent downloads sent at once to one IP address.")
+    var maxDownloadsPerIp: Int = 4
+    @Option(help: "Agent downloads sent at once to one /24 (IPv6: /64).")
+    var maxDownloadsPerNetwork: Int = 16
+    @Option(help: "While an answer is sent, the least a client must take, bytes a second over --send-stall-timeout (slow links get the agent; a reader that stopped is cut).")
+    var minSendRate: Int = 1024
+    @Option(help: "The window --min-send-rate is judged over.")
+    var sendStallTimeout: String = "60s"
     @Option(help: "A problem (offline, port forward closed, failing check, second machine) must last this long before its incident opens and is notified.")
     var alertGrace: String = "2m"
     @Option(help: "A cleared incident resolves after staying clear this long; back within it is a flap, said in the resolved message, not paged again (0 = at once).")
@@ -123,6 +133,11 @@ struct ServeCommand: WGHubRunnable {
         o.shortestLANPrefix6 = shortestLanPrefix6
         o.agentBinaries = agentBinary
         o.agentDownloadLimit = agentDownloadLimit
+        o.maxDownloads = maxDownloads
+        o.maxDownloadsPerIP = maxDownloadsPerIp
+        o.maxDownloadsPerNetwork = maxDownloadsPerNetwork
+        o.minSendRate = minSendRate
+        o.sendStallTimeout = sendStallTimeout
         o.alertGrace = alertGrace
         o.alertHoldDown = alertHoldDown
         o.alertOnStale = alertOnStale

@@ -350,6 +350,108 @@ async def case_malformed():
            f"answers {s1}, {s2 if s2 else v2}")
 
 
+def rss_kib():
+    with open(f"/proc/{A.pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+async def open_download(src, tok, arch, rcvbuf=4096):
+    """A TLS connection from `src` that asks for the agent (identity: the whole 16 MB) and reads only the head.
+    A small receive buffer, set before connecting, keeps the kernel from taking the body for us."""
+    import socket
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.bind((src, 0))
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(loop.sock_connect(sock, (A.host, A.port)), 10)
+    r, w = await asyncio.wait_for(asyncio.open_connection(sock=sock, ssl=CTX, server_hostname="wghub", limit=1 << 20), 10)
+    w.write(f"GET /v1/agent/{arch} HTTP/1.1\r\nHost: wghub\r\nAuthorization: Bearer {tok}\r\n\r\n".encode())
+    await w.drain()
+    head = (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 10)).decode()
+    status = int(head[9:12])
+    fields = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in head.split("\r\n")[1:] if ":" in l}
+    return status, fields, r, w
+
+
+async def finish_download(r, w, fields):
+    import hashlib
+    h = hashlib.sha256()
+    left = int(fields["content-length"])
+    try:
+        while left > 0:
+            b = await asyncio.wait_for(r.read(min(left, 1 << 16)), 60)
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+    finally:
+        w.close()
+    return left == 0 and h.hexdigest() == fields.get("x-checksum-sha256")
+
+
+async def case_stalled_downloads():
+    """80 agent downloads from 8 addresses that stop reading after the head: the hub's memory stays bounded
+    (one shared copy of the binary, writes only while a connection can take them), it keeps answering, and every
+    download finishes once read again."""
+    r0 = await refusals()
+    s, info = await http("GET", "/v1/agent", bearer=ADMIN, src="127.0.0.253")
+    if s != 200:
+        record("stalled downloads", 0, await alive(), "n/a", r0, r0, False, f"GET /v1/agent: {s} {info}")
+        return
+    arch = sorted(info["architectures"])[0]
+    size = info["architectures"][arch]["size"]
+    tok = token()
+    rss0 = rss_kib()
+    opened = await asyncio.gather(*(open_download(f"127.0.10.{1 + i % 8}", tok, arch) for i in range(80)), return_exceptions=True)
+    ok200 = [o for o in opened if not isinstance(o, Exception) and o[0] == 200]
+    peak = rss_kib()
+    worst = 0.0
+    for _ in range(16):  # 8 s of nobody reading
+        await asyncio.sleep(0.5)
+        peak = max(peak, rss_kib())
+    for _ in range(3):
+        a = await alive()
+        worst = max(worst, a if a is not None else 99)
+    done = await asyncio.gather(*(finish_download(r, w, f) for _, f, r, w in ok200), return_exceptions=True)
+    finished = sum(1 for d in done if d is True)
+    grew = (peak - rss0) / 1024
+    r1 = await refusals()
+    record(f"stalled downloads (80 × the {size / 1048576:.1f} MiB agent from 8 addresses, nobody reading for 8 s)", 80,
+           await alive(), "n/a", r0, r1,
+           len(ok200) == 80 and grew <= 64 and worst < 1 and finished == 80,
+           f"200: {len(ok200)}; hub RSS {rss0 / 1024:.0f} MiB -> peak {peak / 1024:.0f} MiB (+{grew:.0f}, bound 64); "
+           f"answering during: {worst * 1000:.0f} ms; finished once read, checksum right: {finished}")
+
+
+async def case_download_caps():
+    """More downloads at once from one address than --max-downloads-per-ip: 503 with Retry-After for the excess,
+    and every slot given back when the connections close."""
+    r0 = await refusals()
+    s, info = await http("GET", "/v1/agent", bearer=ADMIN, src="127.0.0.253")
+    arch = sorted(info["architectures"])[0]
+    tok = token()
+    opened = await asyncio.gather(*(open_download("127.0.11.1", tok, arch) for _ in range(A.downloads_per_ip + 2)),
+                                  return_exceptions=True)
+    codes = sorted(o[0] for o in opened if not isinstance(o, Exception))
+    retry = [o[1].get("retry-after") for o in opened if not isinstance(o, Exception) and o[0] == 503]
+    for o in opened:
+        if not isinstance(o, Exception):
+            o[3].close()
+    active = None
+    for _ in range(50):  # the slots come back as the hub sees the connections close
+        await asyncio.sleep(0.2)
+        s, text = await http("GET", "/metrics", bearer=ADMIN, src="127.0.0.251")
+        active = next((int(l.split()[-1]) for l in text.splitlines() if l.startswith("wghub_agent_downloads_active ")), None) if s == 200 else None
+        if active == 0:
+            break
+    r1 = await refusals()
+    want = [200] * A.downloads_per_ip + [503, 503]
+    record(f"download caps ({A.downloads_per_ip + 2} at once from one address, cap {A.downloads_per_ip})", len(opened),
+           await alive(), "n/a", r0, r1, codes == want and all(retry) and active == 0,
+           f"answers {codes}; Retry-After {retry}; downloads active after closing: {active}")
+
+
 async def case_sigterm():
     """SIGTERM while a storm and slowloris connections are running: the hub must be gone within 10 s."""
     stop = asyncio.Event()
@@ -419,6 +521,8 @@ async def main():
     await case_rate_limit_evasion()
     await case_weak_keys()
     await case_malformed()
+    await case_stalled_downloads()
+    await case_download_caps()
     await case_sigterm()
 
     print("\n| case | tried | hub still answering | records changed | refusals counted | result |")
@@ -436,7 +540,7 @@ if __name__ == "__main__":
         p.add_argument("--" + k, required=True)
     p.add_argument("--pid", type=int, required=True)
     for k, d in (("header-timeout", 3), ("handshake-timeout", 3), ("max-connections", 300), ("per-ip", 50),
-                 ("probe-limit", 6), ("nofile", 512)):
+                 ("probe-limit", 6), ("nofile", 512), ("downloads-per-ip", 10)):
         p.add_argument("--" + k, type=int, default=d)
     A = p.parse_args()
     A.host = A.url.split("//")[1].rsplit(":", 1)[0]

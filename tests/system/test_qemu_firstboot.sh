@@ -10,6 +10,10 @@
 #   wg0 192.0.2.1/24, wghub :8443                                                                   +-- LAN host 198.51.100.3
 #   (serves the agent it ships with)                                                                +-- QEMU clone (tap) 198.51.100.4
 #
+# The site's link is a poor one while it fetches the agent (issue #17): the router shapes the LAN side to 1 Mbit/s
+# (tc tbf) and drops all of the site's traffic for 20 s in the middle of the download; the bootstrap still gets the
+# agent (gzip on the wire; a cut download resumes, not started over) and the site enrolls.
+#
 # Needs root. Env: WGHUB_BIN / WGAGENT_BIN (default REPO/.build/release/…), QEMU_ACCEL (kvm|tcg: skip the probe),
 # QF_REPORT_INTERVAL (s, default 5), QF_CLOUD_INIT_TIMEOUT (s, default 900), WGLAB_KEEP=1 keeps the work dir.
 set -uo pipefail
@@ -26,6 +30,8 @@ WGHUB_BIN=${WGHUB_BIN:-$QF_REPO/.build/release/wghub}
 WGAGENT_BIN=${WGAGENT_BIN:-$QF_REPO/.build/release/wgagent}
 QF_REPORT_INTERVAL=${QF_REPORT_INTERVAL:-5}
 QF_CLOUD_INIT_TIMEOUT=${QF_CLOUD_INIT_TIMEOUT:-900}
+QF_LINK_RATE=${QF_LINK_RATE:-1mbit}
+QF_OUTAGE=${QF_OUTAGE:-20}
 CLONE_LAN=198.51.100.4
 FINISHED_RE='Cloud-init v\. [^ ]+ finished at'
 declare -A QF_FIG=()
@@ -117,8 +123,52 @@ power_on_site() {
   QF_T0=${QEMU_VM_T0[site]}
 }
 
+qf_metric() { e2e_api /metrics 2>/dev/null | awk -v m="$1" '$1 == m { print $2 }'; }
+
+slow_link() {
+  lab_step "the site's link: $QF_LINK_RATE towards the LAN (tc tbf on the router's br0), as a rural DSL line or an LTE backup"
+  lab_check "router: tbf $QF_LINK_RATE on br0" e2e_router tc qdisc add dev br0 root tbf rate "$QF_LINK_RATE" burst 16kb latency 400ms
+  AGENT_GZ=$(e2e_api /v1/agent | jq -r '.architectures.x86_64.gzip_size // empty')
+  lab_check "hub: the agent is served gzip-compressed too (${AGENT_GZ:-?} bytes of $(stat -c %s "$WGAGENT_BIN"))" test -n "$AGENT_GZ"
+}
+
+# While the bootstrap downloads: once 40 % of the agent has gone out, the router drops all of the site's traffic
+# for QF_OUTAGE s; then the link comes back and the download must finish without starting over.
+outage_mid_download() {
+  lab_step "site: the link drops for $QF_OUTAGE s in the middle of the agent's download"
+  local i sent=0 t0 done_at
+  for ((i = 0; i < QF_CLOUD_INIT_TIMEOUT; i++)); do
+    sent=$(qf_metric wghub_agent_download_bytes_total)
+    [ "${sent:-0}" -gt $((AGENT_GZ * 4 / 10)) ] && break
+    sleep 1
+  done
+  lab_check "hub: the download is under way (${sent:-0} of $AGENT_GZ bytes sent)" test "${sent:-0}" -gt $((AGENT_GZ * 4 / 10))
+  e2e_router iptables -I FORWARD 1 -d "$SITE_LAN" -j DROP
+  e2e_router iptables -I FORWARD 1 -s "$SITE_LAN" -j DROP
+  lab_info "router: all of $SITE_LAN's traffic dropped"
+  sleep "$QF_OUTAGE"
+  e2e_router iptables -D FORWARD -d "$SITE_LAN" -j DROP
+  e2e_router iptables -D FORWARD -s "$SITE_LAN" -j DROP
+  lab_info "router: the link is back after $QF_OUTAGE s ($(qf_metric wghub_agent_download_bytes_total) bytes sent so far)"
+  t0=$SECONDS
+  for ((i = 0; i < 600; i++)); do
+    [ "$(qf_metric wghub_agent_downloads_completed_total)" -ge 1 ] 2>/dev/null && break
+    sleep 1
+  done
+  done_at=$(qf_since "$QF_T0")
+  local total resumed
+  total=$(qf_metric wghub_agent_download_bytes_total); resumed=$(qf_metric wghub_agent_downloads_resumed_total)
+  lab_check "hub: the agent's last byte went out ($((SECONDS - t0)) s after the link came back)" \
+    test "$(qf_metric wghub_agent_downloads_completed_total)" -ge 1
+  lab_check "hub: not started over: $total bytes sent for a $AGENT_GZ-byte download (resumed requests: ${resumed:-0})" \
+    test "${total:-0}" -lt $((AGENT_GZ * 3 / 2))
+  QF_FIG[agent]=$done_at
+  e2e_router tc qdisc del dev br0 root && lab_info "router: the link at full speed again (the packages the agent installs come from the hub VM)"
+}
+
 site_first_boot() {
   lab_step "site: first boot — cloud-init fetches the agent from the hub, checks it, installs it, enrolls"
+  outage_mid_download
   qf_wait_cloud_init site first_boot
   qf_cloud_init_clean site
   lab_check "site: cloud-init schema calls the user-data valid" qemu_vm_exec site cloud-init schema --system
@@ -236,7 +286,7 @@ clone_gets_its_own_identity() {
 figures() {
   lab_step "figures ($QEMU_ACCEL)"
   # A benchmark line, not an assertion: under TCG on a busy 2-core machine these vary by a factor of two.
-  lab_info "qemu-firstboot accel=$QEMU_ACCEL power-on->cloud-init-done=${QF_FIG[first_boot]:-?}s power-on->site-online=${QF_FIG[online]:-?}s reboot->agent=${QF_FIG[reboot]:-?}s clone->cloud-init-done=${QF_FIG[clone]:-?}s"
+  lab_info "qemu-firstboot accel=$QEMU_ACCEL link=$QF_LINK_RATE outage=${QF_OUTAGE}s agent-on-the-wire=${AGENT_GZ:-?}B power-on->agent-downloaded=${QF_FIG[agent]:-?}s power-on->cloud-init-done=${QF_FIG[first_boot]:-?}s power-on->site-online=${QF_FIG[online]:-?}s reboot->agent=${QF_FIG[reboot]:-?}s clone->cloud-init-done=${QF_FIG[clone]:-?}s"
 }
 
 stop() {
@@ -246,7 +296,7 @@ stop() {
 }
 
 main() {
-  lab_require_root_and_tools wg jq curl python3 ping iptables conntrack bc
+  lab_require_root_and_tools wg jq curl python3 ping iptables conntrack bc tc
   qemu_require_tools
   lab_require_binary wghub "$WGHUB_BIN" WGHUB_BIN
   lab_require_binary wgagent "$WGAGENT_BIN" WGAGENT_BIN
@@ -257,6 +307,7 @@ main() {
   hub_vm
   hub_serves
   hub_ships_agent
+  slow_link
   power_on_site
   site_first_boot
   kernel_wireguard_and_guest_agent
