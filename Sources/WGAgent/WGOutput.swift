@@ -67,8 +67,5 @@ extension WGOutput {
     }
 
     /// For display only: commands are run as argv, never through a shell.
-    public static func shellQuote(_ s: String) -> String {
-        if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@,+%".contains($0) }) { return s }
-        return "'" + s.replacing("'", with: "'\\''") + "'"
-    }
+    public static func shellQuote(_ s: String) -> String { WGText.shellQuoted(s) }
 }

@@ -11,6 +11,7 @@ import WGModel
 /// for a server (TLS unless `insecureHTTP`).
 public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
     let router = Router(context: WGHubRequestContext.self)
+    router.middlewares.add(WGClientAddressMiddleware(trusted: hub.config.trustedProxies))
     router.middlewares.add(WGHubErrorMiddleware(metrics: hub.metrics, logger: hub.logger))
     let limit = hub.config.maxBodyBytes
 

@@ -1,4 +1,5 @@
 import Foundation
+import WGModel
 
 /// How incidents open, damp and get delivered (`wghub serve --alert-…`).
 public struct WGAlertSettings: Sendable, Equatable {
@@ -21,6 +22,9 @@ public struct WGAlertSettings: Sendable, Equatable {
     public var totalTimeout: TimeInterval = 30
     /// False (--no-alerts): the hub evaluates no incident and sends nothing; `wghub alert test` still sends.
     public var enabled = true
+    /// `--allow-private-receivers`: webhooks on loopback, link-local, unspecified, multicast or the hub's own
+    /// addresses are taken through the API and sent to (a receiver added with the CLI flag carries its own leave).
+    public var allowPrivateReceivers = false
 
     public init() {}
 
@@ -53,10 +57,13 @@ public struct WGAlertReceiver: Sendable, Codable, Equatable {
     /// Whether a secret (HMAC key / password) is stored; the secret itself never leaves the store.
     public var hasSecret: Bool?
     public var createdAt: Date?
+    /// Added with `--allow-private-receivers`: its webhook may post to a private target (WGReceiverTarget).
+    public var allowPrivate: Bool?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, url, format, host, port, from, to, user, starttls
         case caFile = "ca_file"
+        case allowPrivate = "allow_private"
         case hasSecret = "has_secret"
         case createdAt = "created_at"
     }
@@ -69,24 +76,39 @@ public struct WGAlertReceiver: Sendable, Codable, Equatable {
     /// The channel label in /metrics: webhook-generic, webhook-slack, webhook-ntfy, smtp.
     public var channel: String { kind == .smtp ? "smtp" : "webhook-\((format ?? .generic).rawValue)" }
 
-    /// One line for `wghub alert list`.
+    /// The receiver as the API and the CLI show it: the URL masked (WGReceiverTarget.masked).
+    public var shown: WGAlertReceiver {
+        var r = self
+        r.url = url.map(WGReceiverTarget.masked)
+        return r
+    }
+
+    /// One line for `wghub alert list` (the URL masked).
     public var summary: String {
         switch kind {
         case .webhook:
-            return "webhook \(format ?? .generic) \(url ?? "?")\(hasSecret == true ? " (signed)" : "")"
+            return "webhook \(format ?? .generic) \(shown.url ?? "?")\(hasSecret == true ? " (signed)" : "")\(allowPrivate == true ? " (private target allowed)" : "")"
         case .smtp:
             return "smtp \(host ?? "?"):\(port ?? 25) from \(from ?? "?") to \((to ?? []).joined(separator: ","))"
                 + "\(starttls == true ? " starttls" : "")\(user.map { " user \($0)" } ?? "")"
         }
     }
 
-    /// Checks the fields a receiver of its kind needs; the message names the flag.
-    public func validated() throws -> WGAlertReceiver {
+    /// Checks the fields a receiver of its kind needs; the message names the flag. A webhook on a private target
+    /// (loopback, link-local, unspecified, multicast, one of `own`) is refused unless `allowPrivate`.
+    public func validated(allowPrivate: Bool = false, own: [WGIPAddress] = []) throws -> WGAlertReceiver {
+        var r = self
         switch kind {
         case .webhook:
-            guard let url, let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(),
-                  ["http", "https"].contains(scheme), let host = c.host, !host.isEmpty else {
+            guard let url, url.count <= 2048, WGText.isPrintable(url), !url.contains(" "), let c = URLComponents(string: url),
+                  let scheme = c.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = c.host, !host.isEmpty else {
                 throw WGHubError.invalid("url", "a webhook URL is http(s)://HOST[:PORT]/PATH")
+            }
+            if allowPrivate {
+                r.allowPrivate = true
+            } else if let why = WGReceiverTarget.problem(host: host, own: own) {
+                throw WGHubError.invalid("url", "\(why): the hub would post to itself or a local service; "
+                    + "if that is meant, pass --allow-private-receivers (to `wghub alert add`, or to `wghub serve` for the API)")
             }
         case .smtp:
             guard let host, !host.isEmpty, host.utf8.count <= 253, !host.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
@@ -99,7 +121,7 @@ public struct WGAlertReceiver: Sendable, Codable, Equatable {
             }
             if let user, user.isEmpty || user.contains(where: { $0.isNewline }) { throw WGHubError.invalid("user", "not empty, one line") }
         }
-        return self
+        return r
     }
 
     /// A bare address: no spaces, brackets or line breaks (they would end up in SMTP commands and headers).

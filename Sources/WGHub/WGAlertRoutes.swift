@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import WGModel
 
 /// `POST /v1/alerts` and `wghub alert add`: a receiver and its secret (HMAC key or SMTP password).
 public struct WGAlertReceiverRequest: Codable, Sendable {
@@ -62,14 +63,23 @@ func addAlertRoutes(_ router: Router<WGHubRequestContext>, hub: WGHubService) {
     router.get("/v1/alerts") { request, context in
         try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         return try WGHubJSON.response(WGAlertsAnswer(
-            receivers: try await hub.store.receivers(), incidents: try await hub.store.incidents(all: true, limit: 100),
+            receivers: try await hub.store.receivers().map(\.shown), incidents: try await hub.store.incidents(all: true, limit: 100),
             outbox: try await hub.store.deliveries(limit: 100)))
     }
     router.post("/v1/alerts") { request, context in
         try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         let (body, _) = try await WGHubJSON.decode(WGAlertReceiverRequest.self, from: request, limit: limit)
+        // A path from the network would make the hub read any file as trust roots, and its error would say whether
+        // the file exists: refused before anything looks at it. `wghub alert add --ca-file` is on the hub machine.
+        guard body.caFile == nil else {
+            throw WGHubError.invalid("ca_file", "a CA file is named only on the hub machine: `wghub alert add … --ca-file FILE`")
+        }
         let (receiver, secret) = try body.receiver()
-        return try WGHubJSON.response(try await hub.store.addReceiver(receiver, secret: secret), status: .created)
+        let own = WGReceiverTarget.configuredAddresses(
+            pool: hub.config.pool.description, endpoint: hub.config.endpoint, publicURL: hub.config.effectivePublicURL)
+            + [hub.config.listenHost].compactMap { try? WGIPAddress($0) }
+        let added = try await hub.store.addReceiver(receiver, secret: secret, allowPrivate: hub.config.alerts.allowPrivateReceivers, own: own)
+        return try WGHubJSON.response(added.shown, status: .created)
     }
     router.delete("/v1/alerts/{id}") { request, context in
         try await hub.checkAdmin(request.bearer, from: context.clientAddress)

@@ -58,9 +58,11 @@ enum WGAlertSender {
             let (body, headers) = webhookRequest(event, payload: d.payload, format: r.format ?? .generic, secret: d.secret)
             let (status, text) = try await WGHTTPPost.post(
                 url: r.url ?? "", headers: headers, body: body, connectTimeout: settings.connectTimeout,
-                totalTimeout: settings.totalTimeout, caFile: r.caFile)
+                totalTimeout: settings.totalTimeout, caFile: r.caFile, allowPrivate: r.allowPrivate == true || settings.allowPrivateReceivers)
+            // The status only: the answer's words would come back in GET /v1/alerts and `wghub alert list`, a way to
+            // read what a target says (a metadata service, an internal page).
             guard (200..<300).contains(status) else {
-                throw WGDeliveryError("HTTP \(status)\(text.isEmpty ? "" : ": \(text.prefix(200))")")
+                throw WGDeliveryError("HTTP \(status)\(text.isEmpty ? "" : " (answer of \(text.utf8.count) bytes not kept)")")
             }
         case .smtp:
             var client = WGSMTPClient(host: r.host ?? "", port: r.port ?? 25, starttls: r.starttls == true, user: r.user,

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WGModel
 
 /// A problem the evaluator sees on a site now (from its view), with the time it began.
 public struct WGAlertProblem: Sendable, Equatable {
@@ -66,23 +67,30 @@ extension WGHubStore {
 
     // MARK: receivers
 
-    /// Stores a receiver (validated) with its secret; returns it with its new id.
-    public func addReceiver(_ receiver: WGAlertReceiver, secret: String?, now: Date = Date()) async throws -> WGAlertReceiver {
-        var r = try receiver.validated()
-        r.id = WGHubSecrets.newID(prefix: "rcv_")
-        r.createdAt = now
-        r.hasSecret = (secret?.isEmpty == false) ? true : nil
-        let config = String(decoding: try WGAlertEvent.encoder.encode(r), as: UTF8.self)
-        let stored = r
+    /// Stores a receiver (validated) with its secret; returns it with its new id. A webhook on a private target
+    /// (loopback, link-local, this hub's addresses: its interfaces', those `serve` recorded, and `own`) is refused
+    /// unless `allowPrivate` (`--allow-private-receivers`).
+    public func addReceiver(
+        _ receiver: WGAlertReceiver, secret: String?, allowPrivate: Bool = false, own: [WGIPAddress] = [], now: Date = Date()
+    ) async throws -> WGAlertReceiver {
         try await dbPool.writeOffPool { db in
+            func meta(_ key: String) throws -> String? { try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+            let hub = WGReceiverTarget.localAddresses()
+                + WGReceiverTarget.configuredAddresses(pool: try meta("pool"), endpoint: try meta("endpoint"), publicURL: try meta("public_url"))
+            var r = try receiver.validated(allowPrivate: allowPrivate, own: hub + own)
+            r.id = WGHubSecrets.newID(prefix: "rcv_")
+            r.createdAt = now
+            r.hasSecret = (secret?.isEmpty == false) ? true : nil
+            let config = String(decoding: try WGAlertEvent.encoder.encode(r), as: UTF8.self)
+            let stored = r
             // Each incident event makes a row per receiver: their number is bounded.
             guard (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert_receivers") ?? 0) < Self.maxReceivers else {
                 throw WGHubError(409, "too_many_receivers", "at most \(Self.maxReceivers) alert receivers: remove one first (`wghub alert remove ID`)")
             }
             try db.execute(sql: "INSERT INTO alert_receivers (id, kind, config, secret, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [stored.id, stored.kind.rawValue, config, secret?.isEmpty == false ? secret : nil, now.timeIntervalSince1970])
+            return stored
         }
-        return r
     }
 
     public func receivers() async throws -> [WGAlertReceiver] {

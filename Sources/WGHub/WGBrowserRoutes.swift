@@ -217,11 +217,18 @@ private func readForm<F: Decodable>(_ type: F.Type, _ request: Request) async th
     }
 }
 
-/// Only a path on this hub: no scheme, no `//host`, no backslash (an open redirect would be a phishing aid).
-private func safeNext(_ next: String?) -> String {
-    guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 200,
-          !next.contains(where: { $0.isNewline || $0 == "\r" }) else { return "/" }
+/// Only a path on this hub (an open redirect would be a phishing aid): one leading `/`, then no `//`, backslash,
+/// whitespace or control character, in the text as given nor once percent-decoded. Browsers drop TAB, CR and LF
+/// from a Location and read `\\` as `/`, so `/%09/host` or `/\\host` would otherwise lead to another origin.
+func safeNext(_ next: String?) -> String {
+    guard let next, next.count <= 200, isLocalPath(next), let decoded = next.removingPercentEncoding, isLocalPath(decoded) else { return "/" }
     return next
+}
+
+private func isLocalPath(_ p: String) -> Bool {
+    p.hasPrefix("/") && !p.contains("//") && !p.unicodeScalars.contains { s in
+        s == "\\" || s.properties.isWhitespace || s.properties.generalCategory == .control || s.properties.generalCategory == .format
+    }
 }
 
 func redirect(_ location: String) -> Response {

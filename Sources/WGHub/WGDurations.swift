@@ -2,16 +2,15 @@ import Foundation
 
 /// Durations as the CLI takes them: `90s`, `15m`, `24h`, `7d`, or plain seconds.
 public enum WGDurations {
-    public static func parse(_ text: String) -> TimeInterval? {
+    /// `allowZero`: where 0 means "at once" (alert grace, hold-down), `0`, `0s` and `0m` are all 0; elsewhere
+    /// (timeouts, TTLs) a duration is positive.
+    public static func parse(_ text: String, allowZero: Bool = false) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard let last = t.last else { return nil }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
-        if let mult = units[last] {
-            guard let v = Double(t.dropLast()), v > 0, v.isFinite else { return nil }
-            return v * mult
-        }
-        guard let v = Double(t), v > 0, v.isFinite else { return nil }
-        return v
+        let mult = units[last]
+        guard let v = Double(mult == nil ? Substring(t) : t.dropLast()), v.isFinite, v > 0 || (allowZero && v == 0) else { return nil }
+        return v * (mult ?? 1)
     }
 
     public static func describe(_ seconds: TimeInterval) -> String {

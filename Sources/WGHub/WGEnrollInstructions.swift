@@ -70,6 +70,10 @@ public struct WGEnrollInstructions: Sendable {
         return argv + vars.flatMap { ["--var", $0] }
     }
 
+    /// The argv as one line to paste into a shell: every value quoted where a shell would read it otherwise
+    /// (a `--var` value may hold spaces, `$(…)` or `;`).
+    public func enrollLine(executable: String = "wgagent") -> String { WGText.shellLine(enrollArgv(executable: executable)) }
+
     /// The runcmd argv of the bootstrap form: the token in the environment of the script (not in its file, not
     /// on curl's command line), URL, pin and one ARCH=SHA256 per architecture the hub serves as arguments; enroll
     /// arguments beyond hub, token and pin after `--`.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import WGModel
 
 public struct WGDeliveryError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -11,17 +12,19 @@ public struct WGDeliveryError: Error, CustomStringConvertible, Sendable {
 
 /// A one-shot HTTP/1.1 POST over NIO (webhooks): TLS for https:// (system trust roots, or a CA file), a connect
 /// timeout and a deadline for the whole exchange, the answer's body read up to 16 KiB. One connection per request,
-/// `Connection: close`; no redirects followed.
+/// `Connection: close`; no redirects followed. Unless `allowPrivate`, the host is resolved first and the address
+/// checked (WGReceiverTarget): a name pointing at loopback, link-local or the hub is refused, and the connection
+/// goes to the address checked, so a second lookup cannot swap it.
 enum WGHTTPPost {
     static let maxAnswer = 16 * 1024
 
     static func post(
         url: String, headers: [(String, String)], body: [UInt8], connectTimeout: TimeInterval, totalTimeout: TimeInterval,
-        caFile: String? = nil
+        caFile: String? = nil, allowPrivate: Bool = false
     ) async throws -> (status: Int, body: String) {
         guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let rawHost = c.host, !rawHost.isEmpty else {
-            throw WGDeliveryError("not an http(s) URL: \(url)")
+            throw WGDeliveryError("not an http(s) URL: \(WGReceiverTarget.masked(url))")
         }
         let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let tls = scheme == "https"
@@ -30,13 +33,14 @@ enum WGHTTPPost {
         if let q = c.percentEncodedQuery { path += "?" + q }
         let sslContext: NIOSSLContext? = tls ? try await WGTLSClient.context(caFile: caFile) : nil
         let sni = WGTLSClient.serverName(host)
+        let checked = allowPrivate ? nil : try await publicAddress(host, port: port)
 
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let answer = loop.makePromise(of: (Int, String).self)
         let (channel, deadline): (Channel, Scheduled<Void>)
         do {
             (channel, deadline) = try await WGTLSClient.connect(
-                loop: loop, host: host, port: port, connectTimeout: connectTimeout, totalTimeout: totalTimeout,
+                loop: loop, host: host, port: port, address: checked, connectTimeout: connectTimeout, totalTimeout: totalTimeout,
                 onDeadline: { answer.fail(WGDeliveryError("no answer from \(host):\(port) within \(WGDurations.describe(totalTimeout))")) }
             ) { channel in
                 if let sslContext {
@@ -70,6 +74,21 @@ enum WGHTTPPost {
             channel.close(promise: nil)
         }
         return (status, text)
+    }
+
+    /// The address `host` resolves to (off the cooperative pool: getaddrinfo blocks), refused when it is private.
+    static func publicAddress(_ host: String, port: Int) async throws -> SocketAddress {
+        let address: SocketAddress
+        do {
+            address = try await WGBlockingWork.run { try SocketAddress.makeAddressResolvingHost(host, port: port) }
+        } catch {
+            throw WGDeliveryError("cannot resolve \(host): \(error)")
+        }
+        let own = WGReceiverTarget.localAddresses()
+        if let ip = address.ipAddress, let a = try? WGIPAddress(ip), let kind = WGReceiverTarget.privateKind(a, own: own) {
+            throw WGDeliveryError("refused: \(host) is \(ip), \(kind) (add the receiver with --allow-private-receivers if it is meant)")
+        }
+        return address
     }
 }
 
@@ -116,14 +135,15 @@ enum WGTLSClient {
     /// Connects within `connectTimeout` with the handlers `setUp` adds (on the channel's loop), and closes the channel
     /// once `totalTimeout` (counted from the start) has passed, after calling `onDeadline`. Cancel the task when done.
     static func connect(
-        loop: EventLoop, host: String, port: Int, connectTimeout: TimeInterval, totalTimeout: TimeInterval,
+        loop: EventLoop, host: String, port: Int, address: SocketAddress? = nil, connectTimeout: TimeInterval, totalTimeout: TimeInterval,
         onDeadline: @escaping @Sendable () -> Void, setUp: @escaping @Sendable (Channel) throws -> Void
     ) async throws -> (Channel, Scheduled<Void>) {
         let started = Date()
-        let connecting = ClientBootstrap(group: loop)
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(Int64(connectTimeout * 1000)))
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try setUp(channel) } }
-            .connect(host: host, port: port)
+        // `address`: one already resolved and checked; else NIO resolves `host`.
+        let connecting = address.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: host, port: port)
         // Cancellation (the hub shutting down) ends the wait at once; a connection made after it is closed.
         let connected = loop.makePromise(of: Channel.self)
         connecting.cascade(to: connected)

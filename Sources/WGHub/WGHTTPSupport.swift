@@ -13,19 +13,82 @@ public struct WGHubRequestContext: RequestContext {
     /// The connection: a download's writer waits on it between slices (WGSendGate).
     public let channel: any Channel
 
+    /// The client behind a trusted reverse proxy, from its `X-Forwarded-For` (set by `WGClientAddressMiddleware`).
+    public var forwardedClient: String?
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         channel = source.channel
     }
 
-    /// The client's IP as text (IPv4-mapped IPv6 shown as IPv4); nil when unknown (router tests).
+    /// The client's IP as text (IPv4-mapped IPv6 shown as IPv4): the TCP peer, or the client a trusted proxy
+    /// names; nil when unknown (router tests).
     public var clientAddress: String? {
-        guard var ip = remoteAddress?.ipAddress else { return nil }
-        if ip.hasPrefix("::ffff:"), !ip.dropFirst(7).contains(":") { ip = String(ip.dropFirst(7)) }
-        return ip
+        if let forwardedClient { return forwardedClient }
+        return remoteAddress?.ipAddress.map(WGClientAddress.unmapped)
     }
 }
+
+/// Who the client is when the hub runs behind a reverse proxy (`wghub serve --trusted-proxy CIDR`): only a TCP peer
+/// inside a trusted CIDR may name it, in `X-Forwarded-For`; from anyone else the header is ignored (a client could
+/// write any address there, and then dodge or aim the per-address limits).
+public enum WGClientAddress {
+    /// `::ffff:192.0.2.1` as `192.0.2.1`.
+    static func unmapped(_ ip: String) -> String {
+        ip.hasPrefix("::ffff:") && !ip.dropFirst(7).contains(":") ? String(ip.dropFirst(7)) : ip
+    }
+
+    /// The client for a request from `peer` carrying `forwardedFor` (the header's values, in order): walking from
+    /// the right (the entry the nearest proxy added), the first address that is not itself a trusted proxy. The
+    /// peer when it is not trusted, and the nearest trusted hop when an entry is not an address.
+    public static func resolve(peer: String?, forwardedFor: [String], trusted: [WGCIDR]) -> String? {
+        guard let peer, !trusted.isEmpty, isTrusted(peer, trusted) else { return peer }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        var client = peer
+        for hop in hops.reversed() {
+            guard let ip = address(hop) else { break }
+            client = ip
+            if !isTrusted(ip, trusted) { break }
+        }
+        return client
+    }
+
+    static func isTrusted(_ ip: String, _ trusted: [WGCIDR]) -> Bool {
+        guard let a = try? WGIPAddress(ip) else { return false }
+        return trusted.contains { $0.contains(a) }
+    }
+
+    /// An X-Forwarded-For entry's address: `IP`, `IPv4:PORT`, `[IPv6]` or `[IPv6]:PORT`.
+    static func address(_ hop: String) -> String? {
+        var h = Substring(hop)
+        if h.hasPrefix("["), let end = h.firstIndex(of: "]") {
+            h = h[h.index(after: h.startIndex)..<end]
+        } else if h.filter({ $0 == ":" }).count == 1, let colon = h.firstIndex(of: ":") {
+            h = h[..<colon]
+        }
+        guard let a = try? WGIPAddress(String(h)) else { return nil }
+        return unmapped(a.description)
+    }
+}
+
+/// Sets `forwardedClient` for requests that came through a trusted proxy; first in the chain, so that every
+/// limit, log line and observed address uses the same client.
+struct WGClientAddressMiddleware: RouterMiddleware {
+    typealias Context = WGHubRequestContext
+    let trusted: [WGCIDR]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !trusted.isEmpty else { return try await next(request, context) }
+        var context = context
+        let peer = context.remoteAddress?.ipAddress.map(WGClientAddress.unmapped)
+        let client = WGClientAddress.resolve(peer: peer, forwardedFor: request.headers[values: xForwardedFor], trusted: trusted)
+        if client != peer { context.forwardedClient = client }
+        return try await next(request, context)
+    }
+}
+
+private let xForwardedFor = HTTPFields.Element.Name("X-Forwarded-For")!
 
 enum WGHubJSON {
     static let encoder: JSONEncoder = {

@@ -78,6 +78,8 @@ public struct WGHubConfiguration: Sendable {
     /// Per-site history from health reports and probes (WGSiteHistory); false (--no-history): no rows written, the
     /// rows kept still pruned by age.
     public var history = true
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); empty: the TCP peer is the client.
+    public var trustedProxies: [WGCIDR] = []
 
     public init(
         listenHost: String = "0.0.0.0", listenPort: Int = 8443, dataDirectory: String, endpoint: String,

@@ -52,6 +52,10 @@ public struct WGServeOptions: Sendable {
     /// No incident evaluation or notification (--no-alerts), no history written (--no-history).
     public var noAlerts = false
     public var noHistory = false
+    /// Reverse proxies (CIDR or address, repeatable) whose X-Forwarded-For names the client.
+    public var trustedProxies: [String] = []
+    /// Accept webhook receivers on private targets (loopback, link-local, the hub itself) through the API.
+    public var allowPrivateReceivers = false
 
     public init(endpoint: String, pool: String) {
         self.endpoint = endpoint
@@ -81,8 +85,10 @@ public struct WGHubServer: Sendable {
         guard let stale = WGDurations.parse(o.staleAfter), let offline = WGDurations.parse(o.offlineAfter), offline >= stale else {
             throw WGServeOptionError("--stale-after / --offline-after: durations like 180s, 3m, 1h; offline-after must not be shorter")
         }
-        func seconds(_ flag: String, _ text: String) throws -> TimeInterval {
-            guard let v = WGDurations.parse(text) else { throw WGServeOptionError("--\(flag) \"\(text)\": a duration like 10s or 2m") }
+        func seconds(_ flag: String, _ text: String, allowZero: Bool = false) throws -> TimeInterval {
+            guard let v = WGDurations.parse(text, allowZero: allowZero) else {
+                throw WGServeOptionError("--\(flag) \"\(text)\": a duration like \(allowZero ? "0s, " : "")10s or 2m")
+            }
             return v
         }
         guard o.maxConnections >= 1, o.maxConnectionsPerIP >= 1 else {
@@ -114,14 +120,21 @@ public struct WGHubServer: Sendable {
         settings.enrollFailureGlobalLimit = o.enrollFailureGlobalLimit
         settings.probeLimit = o.probeLimit
         settings.agentDownloadLimit = max(1, o.agentDownloadLimit)
-        settings.alerts.grace = o.alertGrace == "0" ? 0 : try seconds("alert-grace", o.alertGrace)
-        settings.alerts.holdDown = o.alertHoldDown == "0" ? 0 : try seconds("alert-hold-down", o.alertHoldDown)
+        settings.alerts.grace = try seconds("alert-grace", o.alertGrace, allowZero: true)
+        settings.alerts.holdDown = try seconds("alert-hold-down", o.alertHoldDown, allowZero: true)
         settings.alerts.interval = try seconds("alert-interval", o.alertInterval)
         settings.alerts.onStale = o.alertOnStale
         settings.alerts.enabled = !o.noAlerts
         settings.history = !o.noHistory
         settings.shortestLANPrefix4 = o.shortestLANPrefix4
         settings.shortestLANPrefix6 = o.shortestLANPrefix6
+        settings.trustedProxies = try o.trustedProxies.map { text in
+            guard let c = try? WGCIDR(text.contains("/") ? text : text + (text.contains(":") ? "/128" : "/32")), c.network == c else {
+                throw WGServeOptionError("--trusted-proxy \"\(text)\": the proxy's address or network as a CIDR, e.g. 10.0.0.5/32 or 10.0.0.0/24")
+            }
+            return c
+        }
+        settings.alerts.allowPrivateReceivers = o.allowPrivateReceivers
         return (settings, try seconds("shutdown-timeout", o.shutdownTimeout))
     }
 

@@ -235,12 +235,10 @@ public final class WGHubService: Sendable {
         try await health(report, body: body, site: WGSiteKey(site), from: client)
     }
 
-    public func health(_ report: WGHealthReport, body: String, site: WGSiteKey, from client: String?) async throws -> WGHealthAck {
-        guard report.seq >= 0 else { throw WGHubError.invalid("seq", "must be ≥ 0") }
-        guard !report.interface.isEmpty, report.interface.count <= 15 else { throw WGHubError.invalid("interface", "1…15 characters") }
-        for (i, p) in report.peers.enumerated() where (try? WGKey(base64: p.publicKey)) == nil {
-            throw WGHubError.invalid("peers[\(i)].public_key", "not a WireGuard public key")
-        }
+    public func health(_ raw: WGHealthReport, body rawBody: String, site: WGSiteKey, from client: String?) async throws -> WGHealthAck {
+        let (report, changed) = try WGHubValidation.health(raw)
+        // The stored body is what views and alerts read back: the cleaned report when a detail was rewritten.
+        let body = changed ? String(decoding: try WGHubJSON.encoder.encode(report), as: UTF8.self) : rawBody
         let stored = try await store.recordHealth(
             siteID: site.id, report: report, body: body, observedAddress: client, retention: config.retention,
             thresholds: config.thresholds, history: config.history)
@@ -294,11 +292,19 @@ public final class WGHubService: Sendable {
     // MARK: admin
 
     /// The admin token's id when `bearer` is a valid admin token; refusals are counted against the source.
+    /// A source over its limit gets 429 for every wrong token, but a valid one still passes (as a site's known
+    /// credential does): bad guesses from a shared address (a NAT, a reverse proxy) must not lock the admin out.
     @discardableResult
     public func checkAdmin(_ bearer: String?, from client: String? = nil) async throws -> String {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.adminRequired }
         let source = client ?? "unknown"
-        if authLimiter.isLimited(source) { throw WGHubError.authLimited }
+        if authLimiter.isLimited(source) {
+            // Only something shaped like an admin token is looked up: other guesses cost no store read.
+            guard bearer.hasPrefix(WGHubSecrets.adminPrefix), let token = try? await store.checkAdmin(secret: bearer) else {
+                throw WGHubError.authLimited
+            }
+            return token.id
+        }
         do {
             return try await store.checkAdmin(secret: bearer).id
         } catch let e as WGHubError {

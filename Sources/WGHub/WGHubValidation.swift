@@ -16,10 +16,9 @@ enum WGHubValidation {
         }
         if let problem = hostnameProblem(r.hostname) { throw WGHubError.invalid("hostname", problem) }
         guard (1...65535).contains(r.listenPort) else { throw WGHubError.invalid("listen_port", "must be 1…65535, got \(r.listenPort)") }
-        if let os = r.os, os.count > 100 || os.contains(where: { $0.isNewline }) { throw WGHubError.invalid("os", "at most 100 characters on one line") }
-        if let v = r.agentVersion, v.count > 64 || v.contains(where: { $0.isNewline }) {
-            throw WGHubError.invalid("agent_version", "at most 64 characters on one line")
-        }
+        try text(r.os, field: "os", max: 100)
+        try text(r.agentVersion, field: "agent_version", max: 64)
+        try text(r.machine, field: "machine", max: 256)
         guard r.lanSubnets.count <= 32 else { throw WGHubError.invalid("lan_subnets", "at most 32 subnets") }
         var normalized: [String] = []
         for (i, s) in r.lanSubnets.enumerated() {
@@ -36,6 +35,42 @@ enum WGHubValidation {
         }
         r.lanSubnets = normalized
         return r
+    }
+
+    /// What a site says about itself reaches the store, the dashboard, alerts and the operator's terminal: printable
+    /// text on one line (WGText.isPrintable) of bounded length, refused otherwise, naming the field.
+    static func text(_ value: String?, field: String, max: Int) throws {
+        guard let value else { return }
+        guard value.count <= max else { throw WGHubError.invalid(field, "at most \(max) characters") }
+        guard WGText.isPrintable(value) else {
+            throw WGHubError.invalid(field, "printable text on one line: no control characters (escape sequences, CR, LF, TAB)")
+        }
+    }
+
+    /// A health report's text, checked: identity fields and check names refused when not printable or too long; a
+    /// check's detail (which may quote a command's output over several lines) kept with each control character as
+    /// a space, cut at 1,000 characters. `changed`: the detail was rewritten (the stored body must be too).
+    static func health(_ r: WGHealthReport) throws -> (report: WGHealthReport, changed: Bool) {
+        guard r.seq >= 0 else { throw WGHubError.invalid("seq", "must be ≥ 0") }
+        guard !r.interface.isEmpty else { throw WGHubError.invalid("interface", "1…15 characters") }
+        try text(r.interface, field: "interface", max: 15)
+        try text(r.firewall, field: "firewall", max: 64)
+        try text(r.service, field: "service", max: 64)
+        try text(r.machine, field: "machine", max: 256)
+        guard r.checks.count <= 64 else { throw WGHubError.invalid("checks", "at most 64 checks") }
+        var out = r, changed = false
+        for (i, c) in r.checks.enumerated() {
+            guard !c.name.isEmpty else { throw WGHubError.invalid("checks[\(i)].name", "a check's name, e.g. forwarding") }
+            try text(c.name, field: "checks[\(i)].name", max: 64)
+            guard let detail = c.detail else { continue }
+            let clean = String(WGText.printable(detail).prefix(1000))
+            if clean != detail { out.checks[i].detail = clean; changed = true }
+        }
+        for (i, p) in r.peers.enumerated() {
+            guard (try? WGKey(base64: p.publicKey)) != nil else { throw WGHubError.invalid("peers[\(i)].public_key", "not a WireGuard public key") }
+            try text(p.endpoint, field: "peers[\(i)].endpoint", max: 64)
+        }
+        return (out, changed)
     }
 
     static func hostnameProblem(_ name: String) -> String? {

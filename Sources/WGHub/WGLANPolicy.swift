@@ -82,6 +82,7 @@ public struct WGLANPolicy: Sendable {
 
     /// Why `p` may never be routed for this site as things are; nil when it may (once granted).
     func refusal(_ p: WGCIDR, via: WGIPAddress?, siteID: Int64, claims: [Claim]) -> String? {
+        if let why = Self.neverRouted(p) { return why }
         let shortest = p.isIPv6 ? shortestPrefix6 : shortestPrefix4
         if p.prefixLength < shortest { return "wider than /\(shortest): announce or grant a narrower prefix" }
         if p.overlaps(pool.cidr) { return "overlaps the tunnel pool \(pool)" }
@@ -96,12 +97,26 @@ public struct WGLANPolicy: Sendable {
         return nil
     }
 
+    /// Link-local and multicast prefixes are never a site's LAN, granted or not: 169.254.169.254 is the hub's own
+    /// cloud metadata service, fe80::/10 is on every link, and multicast is no destination to route to one peer.
+    static let neverRoutable: [(WGCIDR, String)] = [
+        ("169.254.0.0/16", "link-local"), ("fe80::/10", "link-local"), ("224.0.0.0/4", "multicast"), ("ff00::/8", "multicast"),
+    ].map { (try! WGCIDR($0.0), $0.1) }
+
+    static func neverRouted(_ p: WGCIDR) -> String? {
+        for (c, kind) in neverRoutable where c.isIPv6 == p.isIPv6 && c.overlaps(p) {
+            return "\(kind) (\(c)): never routed through the tunnel"
+        }
+        return nil
+    }
+
     /// Checks a prefix an admin or a token grants: well-formed, a network, within the width limit, not the pool.
     public func checkGrant(_ text: String) throws -> String {
         let c: WGCIDR
         do { c = try WGCIDR(text) } catch { throw WGHubError.invalid("lan", "\(error)") }
         guard text.contains("/") else { throw WGHubError.invalid("lan", "\"\(text)\" needs a prefix length, e.g. 198.51.100.0/24") }
         guard c.network == c else { throw WGHubError.invalid("lan", "\"\(text)\" has host bits set; did you mean \(c.network)?") }
+        if let why = Self.neverRouted(c) { throw WGHubError.invalid("lan", "\"\(text)\" is \(why)") }
         let shortest = c.isIPv6 ? shortestPrefix6 : shortestPrefix4
         guard c.prefixLength >= shortest else { throw WGHubError.invalid("lan", "\"\(text)\" is wider than /\(shortest)") }
         guard !c.overlaps(pool.cidr) else { throw WGHubError.invalid("lan", "\"\(text)\" overlaps the tunnel pool \(pool)") }

@@ -30,7 +30,7 @@ public struct WGIssuedToken: Codable, Sendable {
     public var token: String
     public var summary: String
     public var enrollArgv: [String]
-    /// The argv as one line to paste (every argument is a token the shell leaves alone: no quoting needed).
+    /// The argv as one line to paste into a POSIX shell (values quoted where needed: see `WGText.shellQuoted`).
     public var enroll: String
     /// `#cloud-config` for a stock image (the hub serves the agent over its pinned TLS), else for an image that carries it.
     public var userData: String
@@ -52,7 +52,7 @@ public struct WGIssuedToken: Codable, Sendable {
         token = made.token
         summary = made.summary
         enrollArgv = made.enrollArgv()
-        enroll = enrollArgv.joined(separator: " ")
+        enroll = WGText.shellLine(enrollArgv)
         stockImageProblem = WGEnrollInstructions.bootstrapProblem(hubURL: made.hubURL, pin: made.pin, agent: made.agent)
         userDataForm = stockImageProblem == nil ? "stock-image" : "agent-present"
         userData = try made.userData(agentPresent: stockImageProblem != nil)

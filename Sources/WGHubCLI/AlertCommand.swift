@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WGHub
+import WGModel
 
 struct AlertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,8 @@ struct AlertAddCommand: WGHubRunnable {
     @Option(help: "File holding the SMTP password (first line).") var passwordFile: String?
     @Flag(help: "Upgrade the SMTP connection with STARTTLS (required when it is not offered).") var starttls = false
     @Option(help: "PEM CA certificates to trust for this receiver's TLS instead of the system's.") var caFile: String?
+    @Flag(help: "Allow a webhook on loopback, link-local (169.254/16, fe80::/10), unspecified, multicast or this hub's own addresses (refused by default).")
+    var allowPrivateReceivers = false
 
     func run(_ ctx: WGHubCLIContext) async throws {
         var req = WGAlertReceiverRequest()
@@ -53,8 +56,8 @@ struct AlertAddCommand: WGHubRunnable {
         let store = try WGHubStore.open(dataDirectory: data.data)
         do {
             let (receiver, secret) = try req.receiver()
-            let r = try await store.addReceiver(receiver, secret: secret)
-            ctx.output.line("\(r.id)\t\(r.summary)")
+            let r = try await store.addReceiver(receiver, secret: secret, allowPrivate: allowPrivateReceivers)
+            ctx.output.row([r.id, r.summary])
         } catch let e as WGHubError { throw ValidationError(e.body.message) }
     }
 
@@ -74,12 +77,13 @@ struct AlertListCommand: WGHubRunnable {
         let store = try WGHubStore.open(dataDirectory: data.data)
         let receivers = try await store.receivers()
         if receivers.isEmpty { ctx.output.line("no alert receivers (add one with `wghub alert add`)") }
-        for r in receivers { ctx.output.line("\(r.id)\t\(r.summary)") }
+        for r in receivers { ctx.output.row([r.id, r.summary]) }
         for i in try await store.incidents() {
-            ctx.output.line("incident \(i.id)\t\(i.state)\t\(i.hostname)\t\(i.kind)\t\(i.detail)\(i.flaps > 0 ? "\tflapped \(i.flaps)" : "")")
+            ctx.output.row(["incident \(i.id)", i.state, i.hostname, i.kind, i.detail] + (i.flaps > 0 ? ["flapped \(i.flaps)"] : []))
         }
         for d in try await store.deliveries(limit: 1000) where d.deliveredAt == nil {
-            ctx.output.line("outbox \(d.deliveryID)\t\(d.receiverID)\t\(d.event)\t\(d.failedAt != nil ? "given up" : "pending")\tattempts \(d.attempts)\(d.lastError.map { "\t\($0)" } ?? "")")
+            ctx.output.row(["outbox \(d.deliveryID)", d.receiverID, d.event, d.failedAt != nil ? "given up" : "pending", "attempts \(d.attempts)"]
+                + (d.lastError.map { [$0] } ?? []))
         }
     }
 }
@@ -114,12 +118,12 @@ struct AlertTestCommand: WGHubRunnable {
         let end = Date().addingTimeInterval(wait)
         while Date() < end {
             if let o = await deliverer.deliverDue(id: delivery).first {
-                if let e = o.error { ctx.output.line("failed: \(e) (retried by wghub serve)"); throw ExitCode(1) }
+                if let e = o.error { ctx.output.line("failed: \(WGText.terminalSafe(e)) (retried by wghub serve)"); throw ExitCode(1) }
                 ctx.output.line("delivered \(delivery)"); return
             }
             if let d = try await store.delivery(id: delivery) {
                 if d.deliveredAt != nil { ctx.output.line("delivered \(delivery)"); return }
-                if d.attempts > 0, let e = d.lastError { ctx.output.line("failed: \(e) (retried by wghub serve)"); throw ExitCode(1) }
+                if d.attempts > 0, let e = d.lastError { ctx.output.line("failed: \(WGText.terminalSafe(e)) (retried by wghub serve)"); throw ExitCode(1) }
             }
             try await Task.sleep(for: .milliseconds(500))
         }

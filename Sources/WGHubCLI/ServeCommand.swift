@@ -97,6 +97,12 @@ struct ServeCommand: WGHubRunnable {
     var noAlerts = false
     @Flag(help: "Write no per-site history (the site page's charts); rows already kept are still pruned by age.")
     var noHistory = false
+    @Option(help: ArgumentHelp(
+        "A reverse proxy (address or CIDR; repeatable) whose X-Forwarded-For names the client: only a connection from one of them is believed, and the right-most address that is not a trusted proxy counts (limits, logs, observed address).",
+        valueName: "CIDR"))
+    var trustedProxy: [String] = []
+    @Flag(help: "Accept webhook receivers on loopback, link-local (169.254/16, fe80::/10), unspecified, multicast or this hub's own addresses through the admin API (refused by default: the hub would post to itself or a metadata service).")
+    var allowPrivateReceivers = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -144,6 +150,8 @@ struct ServeCommand: WGHubRunnable {
         o.alertInterval = alertInterval
         o.noAlerts = noAlerts
         o.noHistory = noHistory
+        o.trustedProxies = trustedProxy
+        o.allowPrivateReceivers = allowPrivateReceivers
         return o
     }
 

@@ -25,7 +25,7 @@ struct SiteCommand: AsyncParsableCommand {
         let store = try WGHubStore.open(dataDirectory: data.data)
         do {
             let site = try await store.updateGrants(siteID: id, grant: grant, revoke: revoke, policy: try policy(store: store))
-            ctx.output.line("site \(id) (\(site.hostname)) granted: \(site.lanGranted.isEmpty ? "none" : site.lanGranted.joined(separator: " "))")
+            ctx.output.line("site \(id) (\(WGText.terminalSafe(site.hostname))) granted: \(site.lanGranted.isEmpty ? "none" : site.lanGranted.joined(separator: " "))")
         } catch let e as WGHubError { throw ValidationError(e.body.message) }
     }
 }
@@ -41,10 +41,10 @@ struct SiteListCommand: WGHubRunnable {
         if sites.isEmpty { ctx.output.line("no sites enrolled"); return }
         let claims = WGLANPolicy.claims(sites)
         for s in sites {
-            ctx.output.line("\(s.id)\t\(s.hostname)\t\(s.address)")
+            ctx.output.row(["\(s.id)", s.hostname, s.address])
             // The hub's own networks are checked by `serve`; here: grants, width, pool and other sites.
             for l in policy.decide(s, claims: claims) {
-                ctx.output.line("\tLAN \(l.prefix)\t\(l.state.rawValue)\(l.reason.map { "\t\($0)" } ?? "")")
+                ctx.output.row(["", "LAN \(l.prefix)", l.state.rawValue] + (l.reason.map { [$0] } ?? []))
             }
         }
     }
@@ -78,6 +78,6 @@ struct SiteDeleteCommand: WGHubRunnable {
     func run(_ ctx: WGHubCLIContext) async throws {
         let store = try WGHubStore.open(dataDirectory: data.data)
         guard let site = try await store.deleteSite(id: id) else { throw ValidationError("no site \(id): see `wghub site list`") }
-        ctx.output.line("deleted site \(id) (\(site.hostname)); a running wghub removes its peer within seconds")
+        ctx.output.line("deleted site \(id) (\(WGText.terminalSafe(site.hostname))); a running wghub removes its peer within seconds")
     }
 }

@@ -64,6 +64,6 @@ struct TokenCreateCommand: WGHubRunnable {
         ctx.output.line(made.token)
         ctx.output.line("")
         ctx.output.line("on the new machine:")
-        ctx.output.line("  " + made.enrollArgv().joined(separator: " "))
+        ctx.output.line("  " + made.enrollLine())
     }
 }

@@ -15,10 +15,10 @@ struct TokenListCommand: WGHubRunnable {
         let fmt = ISO8601DateFormatter()
         ctx.output.line(["ID", "KIND", "STATE", "USES", "EXPIRES", "PROFILE", "NAME"].joined(separator: "\t"))
         for t in try WGTokenAdmin.list(store: store, all: all) {
-            ctx.output.line([
+            ctx.output.row([
                 t.id, t.kind, t.state, "\(t.uses)/\(t.maxUses.map(String.init) ?? "∞")",
                 t.expiresAt.map { fmt.string(from: $0) } ?? "never", t.profile ?? "-", t.name ?? "-",
-            ].joined(separator: "\t"))
+            ])
         }
     }
 }

@@ -57,3 +57,9 @@ extension WGHubCommand {
         }
     }
 }
+
+extension WGOutput {
+    /// One line of tab-separated fields, each escaped for the terminal (`\x1b` shown as `\\x1b`, CR and LF as `\\r`,
+    /// `\\n`): names, details and errors come from sites and receivers, and must not move the cursor or forge a line.
+    func row(_ fields: [String]) { line(fields.map(WGText.terminalSafe).joined(separator: "\t")) }
+}

@@ -41,6 +41,58 @@ extension StringProtocol {
 }
 
 public enum WGText {
+    /// `s` as one word for a POSIX shell: as it is when made only of characters no shell treats specially, else in
+    /// single quotes (a quote inside written `'\''`). What a person pastes must run exactly this argv: no
+    /// expansion, no command substitution, no extra option.
+    public static func shellQuoted(_ s: String) -> String {
+        if !s.isEmpty && s.unicodeScalars.allSatisfy({ $0.isASCII && (isAlphanumeric($0) || "-_./=:@,+%".unicodeScalars.contains($0)) }) {
+            return s
+        }
+        return "'" + s.replacing("'", with: "'\\''") + "'"
+    }
+
+    /// True when `s` is text a person reads on one line: no control character (C0, DEL, C1: escape sequences, CR,
+    /// LF, TAB), no format character (bidi overrides, zero-width), no line or paragraph separator.
+    public static func isPrintable(_ s: String) -> Bool { !s.unicodeScalars.contains(where: isUnprintable) }
+
+    /// `s` with each unprintable character (see `isPrintable`) replaced by a space.
+    public static func printable(_ s: String) -> String {
+        isPrintable(s) ? s : String(String.UnicodeScalarView(s.unicodeScalars.map { isUnprintable($0) ? " " : $0 }))
+    }
+
+    static func isUnprintable(_ c: Unicode.Scalar) -> Bool {
+        switch c.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// `s` safe to print on a terminal: control and format characters written as escapes (`\n`, `\r`, `\t`,
+    /// `\x1b`, `\u{202e}`) and a backslash as `\\`, so stored text can neither move the cursor, recolour, nor forge a line.
+    public static func terminalSafe(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0 == "\\" || isUnprintable($0) }) else { return s }
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where c.value < 0x100 && isUnprintable(c): out += "\\x" + hex([UInt8(c.value)])
+            case _ where isUnprintable(c): out += "\\u{" + String(c.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// An argv as one line to paste into a shell.
+    public static func shellLine(_ argv: [String]) -> String { argv.map(shellQuoted).joined(separator: " ") }
+
+    private static func isAlphanumeric(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
+    }
+
     /// Lowercase hex of bytes ("%02x" each).
     public static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)

@@ -40,7 +40,7 @@ final class AlertProcessTests: XCTestCase {
         var (server, url, pin) = try startServe(bin, dir: dir)
         defer { server.stop() }
 
-        let added = try runCommand([bin, "alert", "add", "--data", dir, "--webhook", "http://127.0.0.1:\(port)/hook", "--secret", "proc-secret"]).out
+        let added = try runCommand([bin, "alert", "add", "--data", dir, "--allow-private-receivers", "--webhook", "http://127.0.0.1:\(port)/hook", "--secret", "proc-secret"]).out
         let receiverID = String(added.prefix { !$0.isWhitespace })
         XCTAssertTrue(receiverID.hasPrefix("rcv_"), added)
         let listed = try runCommand([bin, "alert", "list", "--data", dir]).out
@@ -99,7 +99,7 @@ final class AlertProcessTests: XCTestCase {
         let dir = try makeTempDir()
         let (server, _, _) = try startServe(bin, dir: dir)
         defer { server.stop() }
-        let id = String(try runCommand([bin, "alert", "add", "--data", dir, "--webhook", "http://127.0.0.1:\(port)/hook"]).out.prefix { !$0.isWhitespace })
+        let id = String(try runCommand([bin, "alert", "add", "--data", dir, "--allow-private-receivers", "--webhook", "http://127.0.0.1:\(port)/hook"]).out.prefix { !$0.isWhitespace })
         let store = try WGHubStore.open(dataDirectory: dir)
         _ = try await store.enqueueTest(receiverID: id, hub: nil)
         try await waitFor("the hub's delivery in flight at the hanging receiver") { receiver.received.count >= 1 }

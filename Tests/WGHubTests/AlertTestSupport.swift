@@ -22,6 +22,7 @@ final class WebhookReceiver: @unchecked Sendable {
     private let lock = NSLock()
     private var hits: [Hit] = []
     private var answer = 200
+    private var words = ""
     private var task: Task<Void, Error>?
 
     init(secret: String?) { self.secret = secret }
@@ -30,6 +31,11 @@ final class WebhookReceiver: @unchecked Sendable {
     var status: Int {
         get { lock.withLock { answer } }
         set { lock.withLock { answer = newValue } }
+    }
+    /// The body of its answers (empty by default).
+    var answerBody: String {
+        get { lock.withLock { words } }
+        set { lock.withLock { words = newValue } }
     }
 
     /// Starts on `port` (0: any) and returns the bound port.
@@ -45,12 +51,12 @@ final class WebhookReceiver: @unchecked Sendable {
                 let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
                 ok = sig == "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
             }
-            let status = self.lock.withLock { () -> Int in
+            let (status, words) = self.lock.withLock { () -> (Int, String) in
                 self.hits.append(Hit(headers: headers, body: body, signatureOK: ok))
-                return self.answer
+                return (self.answer, self.words)
             }
             if status == 0 { try? await Task.sleep(for: .seconds(120)) }  // a receiver that takes the request and hangs
-            return Response(status: .init(code: status == 0 ? 200 : status))
+            return Response(status: .init(code: status == 0 ? 200 : status), body: .init(byteBuffer: ByteBuffer(string: words)))
         }
         let (bound, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "receiver")

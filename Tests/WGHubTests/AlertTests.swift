@@ -19,6 +19,7 @@ final class AlertTests: XCTestCase {
         s.retryMax = 1
         s.connectTimeout = 3
         s.totalTimeout = 5
+        s.allowPrivateReceivers = true  // the receivers of these tests listen on 127.0.0.1
         return s
     }
 
@@ -73,7 +74,7 @@ final class AlertTests: XCTestCase {
         var hook = WGAlertReceiver(kind: .webhook)
         hook.url = "http://127.0.0.1:\(port)/hook"
         hook.format = .generic
-        let added = try await s.t.store.addReceiver(hook, secret: "hook-secret")
+        let added = try await s.t.store.addReceiver(hook, secret: "hook-secret", allowPrivate: true)
 
         try await s.seen(t0)
         await AssertEqual(try await s.evaluate(t0 + 10), [0, 0])
@@ -138,7 +139,7 @@ final class AlertTests: XCTestCase {
         let s = try await Scenario(settings: Self.settings(grace: 30, holdDown: 60))
         var hook = WGAlertReceiver(kind: .webhook)
         hook.url = "http://127.0.0.1:9/never"
-        _ = try await s.t.store.addReceiver(hook, secret: nil)
+        _ = try await s.t.store.addReceiver(hook, secret: nil, allowPrivate: true)
 
         try await s.seen(t0)
         await AssertEqual(try await s.evaluate(t0 + 130), [0, 0], "pending")
@@ -196,10 +197,10 @@ final class AlertTests: XCTestCase {
         mail.user = "alerts"
         mail.starttls = true
         mail.caFile = sink.certificate
-        _ = try await s.t.store.addReceiver(mail, secret: "mail-pass")
+        _ = try await s.t.store.addReceiver(mail, secret: "mail-pass", allowPrivate: true)
         var wrong = mail
         wrong.to = ["nobody@example.net"]
-        _ = try await s.t.store.addReceiver(wrong, secret: "not-the-password")
+        _ = try await s.t.store.addReceiver(wrong, secret: "not-the-password", allowPrivate: true)
 
         try await s.seen(t0)
         await AssertEqual(try await s.evaluate(t0 + 151), [1, 0])
@@ -299,13 +300,13 @@ final class AlertTests: XCTestCase {
         var trusted = WGAlertReceiver(kind: .webhook)
         trusted.url = "https://127.0.0.1:\(sink.port)/hook"
         trusted.caFile = cert
-        let a = try await t.store.addReceiver(trusted, secret: "tls-secret")
+        let a = try await t.store.addReceiver(trusted, secret: "tls-secret", allowPrivate: true)
         var byName = trusted
         byName.url = "https://localhost:\(sink.port)/hook?x=1"
-        let b = try await t.store.addReceiver(byName, secret: "tls-secret")
+        let b = try await t.store.addReceiver(byName, secret: "tls-secret", allowPrivate: true)
         var untrusted = trusted
         untrusted.caFile = nil
-        let c = try await t.store.addReceiver(untrusted, secret: "tls-secret")
+        let c = try await t.store.addReceiver(untrusted, secret: "tls-secret", allowPrivate: true)
         for r in [a, b, c] { _ = try await t.store.enqueueTest(receiverID: r.id, hub: nil) }
         let outcomes = await t.hub.alerts.deliverer.deliverDue()
         let byReceiver = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.receiverID, $0.error) })

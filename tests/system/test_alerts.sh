@@ -58,7 +58,7 @@ main() {
   lab_step "wghub serve --no-interface --offline-after 3s --alert-grace 5s --alert-hold-down 0"
   serve
   lab_step "wghub alert add: a signed webhook (receiver down for now) and mail over STARTTLS with AUTH"
-  HOOK_ID=$(in_hub "$WGHUB_BIN" alert add --data "$LAB_DIR/hub" --webhook http://127.0.0.1:8099/hook --secret "$HOOK_SECRET" | cut -f1)
+  HOOK_ID=$(in_hub "$WGHUB_BIN" alert add --data "$LAB_DIR/hub" --allow-private-receivers --webhook http://127.0.0.1:8099/hook --secret "$HOOK_SECRET" | cut -f1)
   MAIL_ID=$(in_hub "$WGHUB_BIN" alert add --data "$LAB_DIR/hub" --smtp localhost:2525 --from wghub@example.net \
     --to ops@example.net --user alerts --password-file "$LAB_DIR/mail-password" --starttls --ca-file "$LAB_DIR/sink-cert.pem" | cut -f1)
   local listed; listed=$(in_hub "$WGHUB_BIN" alert list --data "$LAB_DIR/hub")
