@@ -319,7 +319,9 @@ public final class WGHubService: Sendable {
     /// token. Anyone else gets 401/403, so the hub is not a free amplifier of a 15 MB download.
     public func checkAgentDownload(_ bearer: String?, from client: String? = nil) async throws {
         guard let bearer, !bearer.isEmpty else { throw WGHubError.agentAuthRequired }
-        try checkAuthThrottle(bearer, from: client)
+        // A throttled address (shared by a NAT or a proxy with someone guessing) still gets the agent with a valid
+        // token or credential; every other bearer from it is 429 without counting further.
+        let limited = authLimiter.isLimited(client ?? "unknown")
         let ok: Bool
         if bearer.hasPrefix(WGHubSecrets.enrollPrefix) {
             ok = try await store.isUsableEnrollToken(bearer)
@@ -331,6 +333,7 @@ public final class WGHubService: Sendable {
             ok = false
         }
         guard ok else {
+            if limited { throw WGHubError.authLimited }
             authLimiter.recordFailure(client ?? "unknown")
             throw WGHubError.agentAuthRefused
         }

@@ -50,6 +50,10 @@ final class ProbeFindingsTests: XCTestCase {
                               .tooManyRequests, "wrong tokens are still throttled")
             await AssertEqual(try await client.get("/v1/sites", bearer: admin).status, .ok, "the bearer API")
             await AssertEqual(try await client.get("/metrics", bearer: metrics).status, .ok, "/metrics")
+            // The agent download too: past the bearer check (this hub serves no agent: 404), a guess still 429.
+            await AssertEqual(try await client.get("/v1/agent", bearer: admin).status, .notFound, "GET /v1/agent")
+            await AssertEqual(try await client.get("/v1/agent", bearer: try t.token()).status, .notFound, "with an enrollment token")
+            await AssertEqual(try await client.get("/v1/agent", bearer: "wgt_" + String(repeating: "g", count: 43)).status, .tooManyRequests)
             let signIn = try await post(client, "/signin", ["token": admin])
             XCTAssertEqual(signIn.status, .seeOther, "browser sign-in")
             XCTAssertNotNil(signIn.headers[.setCookie])
@@ -60,16 +64,16 @@ final class ProbeFindingsTests: XCTestCase {
     }
 
     func testForwardedForIsBelievedOnlyFromATrustedProxy() async throws {
-        let proxies = [try WGCIDR("10.0.0.0/24"), try WGCIDR("2001:db8::/64")]
+        let proxies = [try WGCIDR("192.0.2.0/24"), try WGCIDR("2001:db8::/64")]
         func client(_ peer: String, _ xff: [String]) -> String? { WGClientAddress.resolve(peer: peer, forwardedFor: xff, trusted: proxies) }
         XCTAssertEqual(client("203.0.113.9", ["198.51.100.1"]), "203.0.113.9", "an untrusted peer: the header is ignored")
-        XCTAssertEqual(client("10.0.0.5", ["198.51.100.1"]), "198.51.100.1")
-        XCTAssertEqual(client("10.0.0.5", ["6.6.6.6, 198.51.100.1, 10.0.0.7"]), "198.51.100.1", "the right-most address not a trusted proxy")
-        XCTAssertEqual(client("10.0.0.5", ["6.6.6.6", "198.51.100.1:4711"]), "198.51.100.1", "two header fields; a port")
+        XCTAssertEqual(client("192.0.2.5", ["198.51.100.1"]), "198.51.100.1")
+        XCTAssertEqual(client("192.0.2.5", ["6.6.6.6, 198.51.100.1, 192.0.2.7"]), "198.51.100.1", "the right-most address not a trusted proxy")
+        XCTAssertEqual(client("192.0.2.5", ["6.6.6.6", "198.51.100.1:4711"]), "198.51.100.1", "two header fields; a port")
         XCTAssertEqual(client("2001:db8::5", ["[2001:db8:1::9]:443"]), "2001:db8:1::9")
-        XCTAssertEqual(client("10.0.0.5", ["198.51.100.1, garbage"]), "10.0.0.5", "not an address: the proxy itself")
-        XCTAssertEqual(client("10.0.0.5", []), "10.0.0.5")
-        XCTAssertEqual(WGClientAddress.resolve(peer: "10.0.0.5", forwardedFor: ["198.51.100.1"], trusted: []), "10.0.0.5")
+        XCTAssertEqual(client("192.0.2.5", ["198.51.100.1, garbage"]), "192.0.2.5", "not an address: the proxy itself")
+        XCTAssertEqual(client("192.0.2.5", []), "192.0.2.5")
+        XCTAssertEqual(WGClientAddress.resolve(peer: "192.0.2.5", forwardedFor: ["198.51.100.1"], trusted: []), "192.0.2.5")
 
         // Through a real connection from 127.0.0.1: refused tokens are counted against the address the hub believes.
         for trusted in [true, false] {
@@ -95,10 +99,10 @@ final class ProbeFindingsTests: XCTestCase {
     func testServeTakesTrustedProxiesAndAllowPrivateReceivers() throws {
         var o = WGServeOptions(endpoint: "203.0.113.1:51820", pool: testPool)
         o.dataDirectory = try makeTempDir()
-        o.trustedProxies = ["10.0.0.5", "2001:db8::/64"]
+        o.trustedProxies = ["192.0.2.5", "2001:db8::/64"]
         o.allowPrivateReceivers = true
         let (config, _) = try WGHubServer.configuration(o, logger: quietLogger())
-        XCTAssertEqual(config.trustedProxies.map(\.description), ["10.0.0.5/32", "2001:db8::/64"])
+        XCTAssertEqual(config.trustedProxies.map(\.description), ["192.0.2.5/32", "2001:db8::/64"])
         XCTAssertTrue(config.alerts.allowPrivateReceivers)
         o.trustedProxies = ["proxy.example.net"]
         XCTAssertThrowsError(try WGHubServer.configuration(o, logger: quietLogger())) { e in
