@@ -21,44 +21,45 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
         return try WGHubJSON.response(try await hub.enroll(body, credential: request.bearer, from: context.clientAddress))
     }
 
-    router.post("/v1/health") { request, context in
-        let site = try await hub.siteKey(bearer: request.bearer, from: context.clientAddress)
+    // The agent API: one route group whose middleware checks the site's credential once (WGSiteAuthMiddleware).
+    let agent = router.group().add(middleware: WGSiteAuthMiddleware(hub: hub))
+
+    agent.post("/v1/health") { request, context in
         let (report, text) = try await WGHubJSON.decode(WGHealthReport.self, from: request, limit: limit)
-        return try WGHubJSON.response(try await hub.health(report, body: text, site: site, from: context.clientAddress))
+        return try WGHubJSON.response(try await hub.health(report, body: text, site: try context.requireSite(), from: context.clientAddress))
     }
 
-    router.post("/v1/probe") { request, context in
-        let site = try await hub.site(bearer: request.bearer, from: context.clientAddress)
+    agent.post("/v1/probe") { request, context in
+        let site = try await hub.site(key: try context.requireSite())
         let (probe, _) = try await WGHubJSON.decode(WGProbeRequest.self, from: request, limit: limit)
         return try WGHubJSON.response(try await hub.probe(probe, site: site, from: context.clientAddress), status: .accepted)
     }
 
-    router.post("/v1/probe/{id}/result") { request, context in
-        let site = try await hub.site(bearer: request.bearer, from: context.clientAddress)
+    agent.post("/v1/probe/{id}/result") { request, context in
+        let site = try await hub.site(key: try context.requireSite())
         let (result, _) = try await WGHubJSON.decode(WGProbeResult.self, from: request, limit: limit)
         let id = context.parameters.get("id") ?? ""
         return try WGHubJSON.response(try await hub.completeProbe(id: id, nonce: result.nonce, agentVerdict: result.verdict, site: site))
     }
 
-    router.get("/v1/sites") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    // The admin API: one route group whose middleware checks the admin token once (WGAdminAuthMiddleware).
+    let admin = router.group().add(middleware: WGAdminAuthMiddleware(hub: hub))
+
+    admin.get("/v1/sites") { request, context in
         return try WGHubJSON.response(try await hub.views())
     }
 
-    router.get("/v1/sites/{id}") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.get("/v1/sites/{id}") { request, context in
         return try WGHubJSON.response(try await hub.view(id: try siteID(context)))
     }
 
-    router.delete("/v1/sites/{id}") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.delete("/v1/sites/{id}") { request, context in
         let site = try await hub.deleteSite(id: try siteID(context))
         return try WGHubJSON.response(["deleted": site.id])
     }
 
     // Grant or withdraw LAN prefixes: {"grant": ["198.51.100.0/24"], "revoke": […]}.
-    router.post("/v1/sites/{id}/lan") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.post("/v1/sites/{id}/lan") { request, context in
         let (change, _) = try await WGHubJSON.decode(WGLANGrantRequest.self, from: request, limit: limit)
         return try WGHubJSON.response(
             try await hub.updateGrants(siteID: try siteID(context), grant: change.grant ?? [], revoke: change.revoke ?? []))
@@ -82,26 +83,23 @@ public func buildRouter(hub: WGHubService) -> Router<WGHubRequestContext> {
     router.head("/v1/agent/{arch}", use: download)
 
     // Tokens, as `wghub token create|list|revoke` (the same WGTokenAdmin code).
-    router.get("/v1/tokens") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.get("/v1/tokens") { request, context in
         let all = ["1", "true", "yes"].contains(request.uri.queryParameters.get("all") ?? "")
         return try WGHubJSON.response(try await hub.tokenList(all: all))
     }
 
-    router.post("/v1/tokens") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.post("/v1/tokens") { request, context in
         let (body, _) = try await WGHubJSON.decode(WGTokenRequest.self, from: request, limit: limit)
         return try WGHubJSON.response(try await hub.createToken(body), status: .created)
     }
 
-    router.delete("/v1/tokens/{id}") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+    admin.delete("/v1/tokens/{id}") { request, context in
         let id = context.parameters.get("id") ?? ""
         try await hub.revokeToken(id: id)
         return try WGHubJSON.response(["revoked": id])
     }
 
-    addAlertRoutes(router, hub: hub)
+    addAlertRoutes(admin, hub: hub)
     addBrowserRoutes(router, hub: hub)
 
     router.get("/metrics") { request, context in

@@ -57,17 +57,15 @@ public struct WGAlertReceiverRequest: Codable, Sendable {
     }
 }
 
-/// The admin API of alerts.
-func addAlertRoutes(_ router: Router<WGHubRequestContext>, hub: WGHubService) {
+/// The admin API of alerts (routes of the admin group: its middleware checked the token).
+func addAlertRoutes(_ router: RouterGroup<WGHubRequestContext>, hub: WGHubService) {
     let limit = hub.config.maxBodyBytes
     router.get("/v1/alerts") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         return try WGHubJSON.response(WGAlertsAnswer(
             receivers: try await hub.store.receivers().map(\.shown), incidents: try await hub.store.incidents(all: true, limit: 100),
             outbox: try await hub.store.deliveries(limit: 100)))
     }
     router.post("/v1/alerts") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         let (body, _) = try await WGHubJSON.decode(WGAlertReceiverRequest.self, from: request, limit: limit)
         // A path from the network would make the hub read any file as trust roots, and its error would say whether
         // the file exists: refused before anything looks at it. `wghub alert add --ca-file` is on the hub machine.
@@ -82,13 +80,11 @@ func addAlertRoutes(_ router: Router<WGHubRequestContext>, hub: WGHubService) {
         return try WGHubJSON.response(added.shown, status: .created)
     }
     router.delete("/v1/alerts/{id}") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         let id = context.parameters.get("id") ?? ""
         guard try await hub.store.removeReceiver(id: id) else { throw WGHubError(404, "receiver_unknown", "no receiver \(id.prefix(40)): see GET /v1/alerts") }
         return try WGHubJSON.response(["deleted": id])
     }
     router.post("/v1/alerts/{id}/test") { request, context in
-        try await hub.checkAdmin(request.bearer, from: context.clientAddress)
         let id = context.parameters.get("id") ?? ""
         guard let delivery = try await hub.store.enqueueTest(receiverID: id, hub: hub.config.effectivePublicURL) else {
             throw WGHubError(404, "receiver_unknown", "no receiver \(id.prefix(40)): see GET /v1/alerts")

@@ -10,6 +10,16 @@ import WGModel
 public struct WGHubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The admin token a request of the admin group carries, once WGAdminAuthMiddleware checked it.
+    public var adminTokenID: String?
+    /// The site whose credential a request of the agent group carries, once WGSiteAuthMiddleware checked it.
+    public var site: WGSiteKey?
+
+    /// The checked site; a route of the agent group outside it would be a wiring mistake, refused like no credential.
+    func requireSite() throws -> WGSiteKey {
+        guard let site else { throw WGHubError.credentialMissing }
+        return site
+    }
     /// The connection: a download's writer waits on it between slices (WGSendGate).
     public let channel: any Channel
 
@@ -158,6 +168,34 @@ extension Request {
             return String(text[text.index(after: colon)...])
         }
         return nil
+    }
+}
+
+/// The admin API's route group: the bearer must be a live admin token (`WGHubService.checkAdmin`: refusals counted
+/// and throttled per address, a valid token let through a throttled address). Checked here once, so no route body
+/// looks at a bearer; the token's id is in `context.adminTokenID` for the routes that want it.
+struct WGAdminAuthMiddleware: RouterMiddleware {
+    typealias Context = WGHubRequestContext
+    let hub: WGHubService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.adminTokenID = try await hub.checkAdmin(request.bearer, from: context.clientAddress)
+        return try await next(request, context)
+    }
+}
+
+/// The agent API's route group: the bearer must be a site's credential (`WGHubService.siteKey`: usually from
+/// memory, refusals counted and throttled per address, a known credential let through a throttled address). The
+/// site is in `context.site`; a route acts on that site only.
+struct WGSiteAuthMiddleware: RouterMiddleware {
+    typealias Context = WGHubRequestContext
+    let hub: WGHubService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.site = try await hub.siteKey(bearer: request.bearer, from: context.clientAddress)
+        return try await next(request, context)
     }
 }
 

@@ -208,13 +208,9 @@ public final class WGHubService: Sendable {
         throw WGHubError.authLimited
     }
 
-    public func site(bearer: String?, from client: String? = nil) async throws -> WGSite {
-        guard let bearer, !bearer.isEmpty else { throw WGHubError.credentialMissing }
-        try checkAuthThrottle(bearer, from: client)
-        guard let site = try await store.site(credential: bearer) else {
-            authLimiter.recordFailure(client ?? "unknown")
-            throw WGHubError.credentialRefused
-        }
+    /// The whole site a checked credential belongs to (probes need its observed address and port); gone since: refused.
+    public func site(key: WGSiteKey) async throws -> WGSite {
+        guard let site = try await store.site(id: key.id), site.publicKey == key.publicKey else { throw WGHubError.credentialRefused }
         return site
     }
 
