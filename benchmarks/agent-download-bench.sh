@@ -40,7 +40,8 @@ fetch() {   # fetch RATE gzip|identity -> "BYTES SECONDS"
   rm -f "$out"
   lab_ns_exec hub tc qdisc replace dev eth0 root tbf rate "$rate" burst 16kb latency 400ms
   local t0; t0=$(date +%s.%N)
-  { printf 'header = "Authorization: Bearer %s"\n' "$token"; [ "$enc" = gzip ] && printf 'header = "Accept-Encoding: gzip"\n'; } |
+  # (an if, not &&: under pipefail a false test would fail the pipeline)
+  { printf 'header = "Authorization: Bearer %s"\n' "$token"; if [ "$enc" = gzip ]; then printf 'header = "Accept-Encoding: gzip"\n'; fi; } |
     ip netns exec "$(lab_ns site)" curl --config - --silent --show-error --fail --proto '=https' --insecure --pinnedpubkey "$pin" \
       --continue-at - --output "$out" https://203.0.113.1:8443/v1/agent/x86_64
   echo "$(stat -c %s "$out") $(echo "$(date +%s.%N) - $t0" | bc)"
