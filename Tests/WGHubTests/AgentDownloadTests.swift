@@ -215,7 +215,8 @@ final class AgentDownloadTests: XCTestCase {
             XCTAssertEqual(stalled.status, 0, stalled.stderr)
             let got = Int(stalled.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
             XCTAssertGreaterThan(got, 0, stalled.stdout + stalled.stderr)
-            XCTAssertLessThan(got, agent.data.count / 2, "cut long before the end: \(got) of \(agent.data.count) bytes")
+            // What the kernel had buffered still arrives (a send buffer may grow to 4 MiB); the rest never does.
+            XCTAssertLessThan(got, agent.data.count * 3 / 4, "cut before the end: \(got) of \(agent.data.count) bytes")
             XCTAssertGreaterThanOrEqual(t.hub.metrics.refusals("timeout_send"), 1)
             // The hub answers as before.
             let ok = try await blocking {
