@@ -172,16 +172,16 @@ public struct WGAgentDownloads: Sendable {
             metrics.refusal(why.rawValue)
             throw WGHubError(503, why.rawValue, Self.busyMessage(why, slots.limits), retryAfter: slots.limits.retryAfter)
         }
-        var status = HTTPResponse.Status.ok
-        var span = 0..<size
+        let status: HTTPResponse.Status
+        let sending: Range<Int>
         if case .part(let r) = range {
-            status = .partialContent
-            span = r
+            (status, sending) = (.partialContent, r)
             headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
             metrics.count("wghub_agent_downloads_resumed_total")
+        } else {
+            (status, sending) = (.ok, 0..<size)
         }
-        let sending = span
-        headers[.contentLength] = "\(span.count)"
+        headers[.contentLength] = "\(sending.count)"
         metrics.count("wghub_agent_downloads_total")
         if gzip { metrics.count("wghub_agent_downloads_gzip_total") }
         let metrics = self.metrics

@@ -79,12 +79,15 @@ enum WGHTTPPost {
     /// The address `host` resolves to (off the cooperative pool: getaddrinfo blocks), refused when it is private.
     static func publicAddress(_ host: String, port: Int) async throws -> SocketAddress {
         let address: SocketAddress
+        let own: [WGIPAddress]
         do {
-            address = try await WGBlockingWork.run { try SocketAddress.makeAddressResolvingHost(host, port: port) }
+            // The interfaces are read on the same thread (getifaddrs is a system call too).
+            (address, own) = try await WGBlockingWork.run {
+                (try SocketAddress.makeAddressResolvingHost(host, port: port), WGReceiverTarget.localAddresses())
+            }
         } catch {
             throw WGDeliveryError("cannot resolve \(host): \(error)")
         }
-        let own = WGReceiverTarget.localAddresses()
         if let ip = address.ipAddress, let a = try? WGIPAddress(ip), let kind = WGReceiverTarget.privateKind(a, own: own) {
             throw WGDeliveryError("refused: \(host) is \(ip), \(kind) (add the receiver with --allow-private-receivers if it is meant)")
         }
